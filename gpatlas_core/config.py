@@ -1,0 +1,101 @@
+"""Settings as dataclasses, with the named presets of the paper and the demo."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+Device = Literal["auto", "cpu", "cuda"]
+PresetName = Literal["paper-simulated", "paper-yeast", "quick"]
+
+
+@dataclass
+class ModelConfig:
+    """Network sizes (method.md section 2). ``None`` hidden size = no hidden layer."""
+
+    latent: int = 32
+    e_hidden: int | None = 32
+    d_hidden: int = 32
+    ge_hidden: int | None = 32
+    bn_momentum: float = 0.8
+    leaky_slope: float = 0.01
+
+
+@dataclass
+class TrainConfig:
+    """How both tiers are trained (method.md section 2, reference defaults)."""
+
+    epochs_phenotype: int = 250
+    epochs_genotype: int = 250
+    batch_size: int = 16
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.5, 0.999)
+    sd_noise: float = 0.8
+    """Phenotype corruption: T + sqrt(sd_noise) * N(0, 1)."""
+    gen_noise: float = 0.8
+    """Reference genotype-noise parameter; each bit flips with prob. q(1-q), q=(1-gen_noise)/2."""
+    l1: float = 0.8
+    l2: float = 0.01
+    test_fraction: float = 0.2
+    validation_fraction: float = 0.0
+    """Share of the training split held out for early stopping (0 = none, the reference)."""
+    early_stopping_patience: int = 0
+    """Epochs without validation improvement before stopping (0 = off)."""
+    mask_missing: bool = True
+    """Mask missing phenotypes out of losses and metrics (False = reference zero-fill)."""
+    standardize: bool = False
+    """Per-trait standardisation for training; predictions and metrics stay on the original scale."""
+    seed: int = 47
+    device: Device = "auto"
+
+
+@dataclass
+class GPAtlasConfig:
+    """Everything that defines a run."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    preset: str = "custom"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GPAtlasConfig:
+        tr = dict(d.get("train", {}))
+        if "betas" in tr:
+            tr["betas"] = tuple(tr["betas"])
+        known_m = {f.name for f in dataclasses.fields(ModelConfig)}
+        known_t = {f.name for f in dataclasses.fields(TrainConfig)}
+        return cls(
+            model=ModelConfig(**{k: v for k, v in d.get("model", {}).items() if k in known_m}),
+            train=TrainConfig(**{k: v for k, v in tr.items() if k in known_t}),
+            preset=d.get("preset", "custom"),
+        )
+
+
+def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
+    """A named preset; keyword arguments override TrainConfig fields.
+
+    - ``paper-simulated``: method.md section 2, simulated column.
+    - ``paper-yeast``: yeast column (e/d hidden 64, ge_hidden 2048).
+    - ``quick``: the yeast architecture with fewer epochs, for the demo (about a minute
+      on the yeast sample on 2 CPU cores).
+    """
+    if name == "paper-simulated":
+        model = ModelConfig(latent=32, e_hidden=32, d_hidden=32, ge_hidden=32)
+        train = TrainConfig()
+    elif name == "paper-yeast":
+        model = ModelConfig(latent=32, e_hidden=64, d_hidden=64, ge_hidden=2048)
+        train = TrainConfig()
+    elif name == "quick":
+        model = ModelConfig(latent=32, e_hidden=64, d_hidden=64, ge_hidden=2048)
+        train = TrainConfig(epochs_phenotype=30, epochs_genotype=6)
+    else:
+        raise ValueError(f"unknown preset {name!r}; choose paper-simulated, paper-yeast or quick")
+    train = dataclasses.replace(train, **train_overrides)
+    return GPAtlasConfig(model=model, train=train, preset=name)
+
+
+PRESETS: tuple[str, ...] = ("quick", "paper-simulated", "paper-yeast")

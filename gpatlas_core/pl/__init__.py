@@ -1,0 +1,1 @@
+"""Drawing: functions that take results and return plotly figures. Never imports streamlit."""

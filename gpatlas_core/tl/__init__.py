@@ -1,0 +1,1 @@
+"""Computing: training, ablation importance, VIDA, baselines, embeddings."""
