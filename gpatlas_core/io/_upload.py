@@ -1,0 +1,234 @@
+"""Uploaded files (the app's Data page): recognise the layout from the file names and read it."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable
+from pathlib import Path, PurePath
+from typing import Any
+
+from ._bloom import read_bloom
+from ._dataset import DataError, Dataset, MissingPolicy
+from ._folder import read_folder_files
+from ._limits import ReadLimits
+from ._match import check_policy
+from ._plink import read_plink
+from ._vcf import read_vcf
+
+__all__ = ["read_uploaded", "recognise_layout"]
+
+_TABLE_EXTS = (".csv", ".tsv", ".txt", ".tab", ".pheno", ".phen")
+_FOLDER_STEMS = {
+    "genotypes": "genotypes",
+    "phenotypes": "phenotypes",
+    "markers": "markers",
+    "known_qtl": "known_qtl",
+    "causal_alleles": "causal",
+    "interactions": "interactions",
+}
+
+
+class _NamedFile(io.RawIOBase):
+    """A binary file-like with a display name, wrapping another (for ``(name, file)`` pairs)."""
+
+    def __init__(self, name: str, fh: Any) -> None:
+        super().__init__()
+        self.name = name
+        self._fh = fh
+        if hasattr(fh, "size"):
+            self.size = fh.size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._fh.read(size)
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self._fh.seek(pos, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def getbuffer(self) -> memoryview:
+        return self._fh.getbuffer()
+
+
+def _as_named(item: Any) -> Any:
+    if isinstance(item, str | os.PathLike):
+        return Path(item)
+    if isinstance(item, tuple):
+        name, fh = item
+        if isinstance(fh, bytes | bytearray):
+            fh = io.BytesIO(bytes(fh))
+        return _NamedFile(str(name), fh)
+    if not getattr(item, "name", None):
+        raise DataError("an uploaded file has no name; expected (name, file) pairs")
+    return item
+
+
+def _kind(name: str) -> tuple[str, str]:
+    """(stem, extension) of a file name, lower case, ignoring a trailing .gz/.bgz."""
+    low = PurePath(name).name.lower()
+    for comp in (".gz", ".bgz"):
+        if low.endswith(comp):
+            low = low[: -len(comp)]
+    stem, dot, ext = low.rpartition(".")
+    return (stem, "." + ext) if dot else (low, "")
+
+
+def recognise_layout(names: Iterable[str]) -> tuple[str, dict[str, str], list[str]]:
+    """Which layout a set of file names forms: ``(layout, {role: name}, ignored names)``.
+
+    Layouts: ``"plink"`` (.bed/.bim/.fam + a phenotype table), ``"vcf"`` (.vcf[.gz] + a
+    phenotype table), ``"bloom"`` (``*GenoData*`` + ``*PhenoData*``), ``"folder"``
+    (``genotypes.csv`` + ``phenotypes.csv`` [+ markers, known_qtl, causal_alleles,
+    interactions]). A known-QTL table is recognised by ``qtl`` in its name.
+    """
+    roles: dict[str, str] = {}
+    tables: list[str] = []
+    ignored: list[str] = []
+
+    def put(role: str, name: str) -> None:
+        if role in roles:
+            raise DataError(f"two files for the same role ({role}): {roles[role]} and {name}")
+        roles[role] = name
+
+    for name in names:
+        stem, ext = _kind(name)
+        if ext in (".bed", ".bim", ".fam"):
+            put(ext[1:], name)
+        elif ext == ".vcf":
+            put("vcf", name)
+        elif ext in _TABLE_EXTS:
+            if "genodata" in stem:
+                put("bloom_geno", name)
+            elif "phenodata" in stem:
+                put("bloom_pheno", name)
+            elif stem in _FOLDER_STEMS:
+                put(_FOLDER_STEMS[stem], name)
+            elif "qtl" in stem:
+                put("known_qtl", name)
+            else:
+                tables.append(name)
+        elif ext == ".json" and stem == "dataset":
+            ignored.append(name)
+        else:
+            raise DataError(
+                f"{PurePath(name).name}: unsupported file type; expected .csv/.tsv/.txt "
+                "tables (optionally .gz), .vcf/.vcf.gz, or a PLINK .bed/.bim/.fam trio"
+            )
+    if any(r in roles for r in ("bed", "bim", "fam")):
+        absent = [f".{r}" for r in ("bed", "bim", "fam") if r not in roles]
+        if absent:
+            raise DataError(f"PLINK data needs .bed, .bim and .fam; missing {', '.join(absent)}")
+        layout = "plink"
+    elif "vcf" in roles:
+        layout = "vcf"
+    elif "bloom_geno" in roles or "bloom_pheno" in roles:
+        if not ("bloom_geno" in roles and "bloom_pheno" in roles):
+            raise DataError("the BY x RM layout needs both a *GenoData* and a *PhenoData* file")
+        layout = "bloom"
+    elif "genotypes" in roles:
+        layout = "folder"
+    else:
+        raise DataError(
+            "cannot tell the layout from the file names; expected genotypes.csv + "
+            "phenotypes.csv, a .vcf + a phenotype table, a PLINK .bed/.bim/.fam + a "
+            "phenotype table, or *GenoData* + *PhenoData* files"
+        )
+    if layout in ("plink", "vcf"):
+        if "phenotypes" in roles:
+            tables = [roles.pop("phenotypes"), *tables]
+        if not tables:
+            raise DataError(f"{layout.upper()} genotypes need a phenotype table (.csv/.tsv/.txt)")
+        if len(tables) > 1:
+            phen = [t for t in tables if "phen" in t.lower()]
+            if len(phen) != 1:
+                raise DataError(
+                    f"several tables could be the phenotype table ({', '.join(tables)}); "
+                    "name one of them phenotypes.csv"
+                )
+            tables.remove(phen[0])
+            ignored.extend(tables)
+            tables = phen
+        roles["phenotypes"] = tables[0]
+    else:
+        ignored.extend(tables)
+    return layout, roles, ignored
+
+
+def read_uploaded(
+    files: list[Any],
+    *,
+    missing_policy: MissingPolicy = "own_state",
+    limits: ReadLimits | None = None,
+) -> Dataset:
+    """Read a set of uploaded files, recognising the layout from their names.
+
+    Parameters
+    ----------
+    files
+        File-likes with ``.name`` and ``.read()``/``.getvalue()`` (Streamlit UploadedFile),
+        ``(name, binary file-like or bytes)`` pairs, or paths.
+    missing_policy, limits
+        As for the other readers; each file is checked against ``limits.max_upload_bytes``
+        before it is read.
+
+    Raises
+    ------
+    DataError
+        An unrecognised set of files, an unsupported type, or any reader error.
+    """
+    check_policy(missing_policy)
+    limits = limits or ReadLimits()
+    if not files:
+        raise DataError("no files uploaded")
+    named = [_as_named(f) for f in files]
+    by_name = {}
+    for f in named:
+        key = PurePath(str(f.name)).name
+        if key in by_name:
+            raise DataError(f"two uploaded files are named {key}")
+        by_name[key] = f
+    layout, roles, ignored = recognise_layout(by_name)
+    get = {role: by_name[name] for role, name in roles.items()}
+    if layout == "plink":
+        ds = read_plink(
+            get["bed"],
+            get["bim"],
+            get["fam"],
+            get["phenotypes"],
+            known_qtl=get.get("known_qtl"),
+            missing_policy=missing_policy,
+            limits=limits,
+        )
+    elif layout == "vcf":
+        ds = read_vcf(
+            get["vcf"],
+            get["phenotypes"],
+            known_qtl=get.get("known_qtl"),
+            missing_policy=missing_policy,
+            limits=limits,
+        )
+    elif layout == "bloom":
+        ds = read_bloom(
+            get["bloom_geno"],
+            get["bloom_pheno"],
+            known_qtl=get.get("known_qtl"),
+            missing_policy=missing_policy,
+            limits=limits,
+        )
+    else:
+        ds = read_folder_files(
+            get,
+            missing_policy=missing_policy,
+            limits=limits,
+            name="uploaded dataset",
+            source="upload: " + ", ".join(sorted(roles.values())),
+        )
+    ds.report["layout"] = layout
+    if ignored:
+        ds.report["ignored_files"] = ignored
+    return ds

@@ -1,0 +1,77 @@
+"""Shared fixtures (owned by the io helper).
+
+- ``tiny_dataset``: a seeded 50-individual simulation with truth (fresh per test; milliseconds).
+- ``tiny_config``: the :class:`SimulationConfig` behind it.
+- ``tiny_folder``: ``tiny_dataset`` written as a dataset folder under ``tmp_path``.
+- ``yeast``: the shipped BY x RM sample, loaded once per session (treat it as read-only).
+- ``make_file``: write bytes or text under ``tmp_path`` and get the path back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gpatlas_core.io import Dataset
+from gpatlas_core.sim import SimulationConfig, simulate
+
+TINY_SEED = 20240501
+
+
+@pytest.fixture
+def tiny_config() -> SimulationConfig:
+    return SimulationConfig(
+        n_individuals=50,
+        n_loci=40,
+        n_alleles=3,
+        n_traits=4,
+        causal_per_trait=5,
+        p_pleiotropy=0.2,
+        p_interaction=0.3,
+        noise=0.01,
+    )
+
+
+@pytest.fixture
+def tiny_dataset(tiny_config: SimulationConfig) -> Dataset:
+    """A seeded 50 x 40 (3 alleles) x 4-trait simulation with ``truth``."""
+    ds = simulate(tiny_config, rng=np.random.default_rng(TINY_SEED))
+    ds.name = "tiny"
+    return ds
+
+
+@pytest.fixture
+def tiny_folder(tiny_dataset: Dataset, tmp_path: Path) -> Path:
+    """``tiny_dataset`` written with ``write_dataset_folder`` (readable by read_dataset_folder)."""
+    from gpatlas_core.io import write_dataset_folder
+
+    out = tmp_path / "tiny"
+    write_dataset_folder(tiny_dataset, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def yeast() -> Dataset:
+    """The shipped yeast sample (1,008 x 11,623 x 46). Shared by all tests: do not modify."""
+    from gpatlas_core.io import load_yeast_sample
+
+    return load_yeast_sample()
+
+
+@pytest.fixture
+def make_file(tmp_path: Path) -> Callable[..., Path]:
+    """``make_file(name, content)``: write ``content`` (str -> UTF-8, or bytes) to tmp_path/name."""
+
+    def _make(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content)
+        return path
+
+    return _make
