@@ -5,6 +5,17 @@ The core never imports streamlit; the app and the CLI are thin layers over it.
 
 from .config import GPAtlasConfig, ModelConfig, TrainConfig, preset
 from .io import Dataset, DataError, Truth
+from .sim import SimulationConfig, simulate
 
-__all__ = ["DataError", "Dataset", "GPAtlasConfig", "ModelConfig", "TrainConfig", "Truth", "preset"]
+__all__ = [
+    "DataError",
+    "Dataset",
+    "GPAtlasConfig",
+    "ModelConfig",
+    "SimulationConfig",
+    "TrainConfig",
+    "Truth",
+    "preset",
+    "simulate",
+]
 __version__ = "0.1.0"

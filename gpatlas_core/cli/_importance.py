@@ -1,0 +1,200 @@
+"""``importance RUN``: ablation importance of a trained run on its test individuals.
+
+Writes ``importance_alleles.csv``, ``importance_loci.csv``, ``importance_matrix.npy`` and
+``importance_params.json`` into RUN (the phenotype tier into ``RUN/phenotype_importance/``),
+then prints the top loci and, where the data allow, the known-QTL or simulation-truth checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..io import (
+    MISSING_STATE,
+    YEAST_SAMPLE_DIR,
+    DataError,
+    Dataset,
+    load_yeast_sample,
+    read_dataset_folder,
+)
+
+PHENOTYPE_DIR = "phenotype_importance"
+
+
+def _load_run(path: Path):
+    from ..run import Run
+
+    if not (path / "config.json").is_file():
+        raise DataError(f"{path}: not a run folder (no config.json); train one with `train`")
+    return Run.load(path)
+
+
+def _read(spec: list[str] | str, policy: str) -> Dataset:
+    from ._info import load_data
+
+    if isinstance(spec, str):
+        if Path(spec).resolve() == Path(YEAST_SAMPLE_DIR).resolve():
+            return load_yeast_sample(missing_policy=policy)
+        return read_dataset_folder(spec, missing_policy=policy)
+    return load_data(spec, missing_policy=policy)
+
+
+def load_run_dataset(run, data: list[str] | None) -> Dataset:
+    """``--data`` if given, else the data set recorded in the run (a folder or the sample).
+
+    The missing-call policy is the one whose allele columns match the run's.
+    """
+    spec: list[str] | str
+    if data:
+        spec = data
+    else:
+        source = str(run.dataset_source or "")
+        if not source or not Path(source).is_dir():
+            raise DataError(
+                f"cannot find the run's data set (recorded source: {source or 'none'}); "
+                "pass it with --data ('yeast', a dataset folder, or files)"
+            )
+        spec = source
+    has_na = (run.allele_columns["allele"].astype(str) == MISSING_STATE).any()
+    ds = _read(spec, "own_state" if has_na else "most_frequent")
+    if len(ds.allele_columns) != len(run.allele_columns):
+        ds = _read(spec, "most_frequent" if has_na else "own_state")
+    run.check_dataset(ds)
+    return ds
+
+
+class _Progress:
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done == total or now - self.last > 0.5:
+            self.last = now
+            end = "\n" if done == total else ""
+            sys.stderr.write(f"\rablation: {done}/{total} individuals, {now - self.t0:.1f} s{end}")
+            sys.stderr.flush()
+
+
+def _report(res, ds: Dataset) -> list[str]:
+    from ..tl._causal import causal_allele_roc
+    from ..tl._recovery import (
+        interval_roc,
+        qtl_recovery,
+        variance_explained_correlation,
+    )
+
+    loci = res.loci
+    lines = [
+        f"ablation of {res.params['n_individuals']} test individuals x "
+        f"{res.params['n_columns']:,} columns: {res.params['seconds']:.1f} s "
+        f"({res.params['device']})"
+    ]
+    top = loci.sort_values("importance", ascending=False).head(10)
+    lines.append("top loci (importance, bootstrap interval):")
+    for r in top.itertuples(index=False):
+        where = f"chr {r.chromosome}:{r.position:,}" if r.chromosome else ""
+        ci = f" [{r.ci_low:.3g}, {r.ci_high:.3g}]" if np.isfinite(r.ci_low) else ""
+        lines.append(f"  {r.marker:<28} {where:<22} {r.importance:.4g}{ci}")
+    if res.tier != "genotype":
+        return lines
+    if ds.known_qtl is not None and len(ds.known_qtl):
+        qtl = ds.known_qtl
+        for by, what in (("peak", "peak marker"), ("interval", "best marker in 1.5-LOD interval")):
+            rec = qtl_recovery(loci, qtl, percentiles=[90], by=by)
+            lines.append(
+                f"known QTL above the 90th percentile ({what}): {rec['fraction'].iat[0]:.1%} "
+                f"({rec['n_recovered'].iat[0]}/{rec['n_qtl'].iat[0]})"
+            )
+        try:
+            auc = interval_roc(loci, qtl).auc
+            lines.append(f"merged known-QTL intervals vs gaps: ROC AUC {auc:.3f}")
+        except DataError as err:
+            lines.append(f"merged known-QTL intervals vs gaps: {err}")
+        if "variance_explained" in qtl.columns:
+            for by in ("peak", "interval"):
+                ve = variance_explained_correlation(loci, qtl, by=by)
+                lines.append(
+                    f"variance explained vs importance ({by}): Pearson r {ve['r']:.3f} "
+                    f"(n {ve['n']})"
+                )
+    if ds.truth is not None:
+        roc = causal_allele_roc(res.alleles, ds.truth)
+        lines.append(
+            f"causal vs non-causal alleles: ROC AUC {roc.auc:.3f}; at {roc.fpr_level:.0%} FPR "
+            f"{roc.n_detected_alleles}/{roc.n_causal_alleles} causal alleles, "
+            f"{roc.n_detected_loci}/{roc.n_causal_loci} causal loci"
+        )
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..tl._ablation import compute_importance
+
+    run_dir = Path(args.run)
+    trained = _load_run(run_dir)
+    ds = load_run_dataset(trained, args.data)
+    if args.bootstrap < 0:
+        raise DataError(f"--bootstrap must be 0 or more, got {args.bootstrap}")
+    res = compute_importance(
+        trained,
+        ds,
+        tier=args.tier,
+        per_trait=args.per_trait,
+        n_bootstrap=args.bootstrap,
+        rng=args.seed,
+        device=args.device,
+        on_progress=None if args.quiet else _Progress(),
+    )
+    out = run_dir if args.tier == "genotype" else run_dir / PHENOTYPE_DIR
+    res.save(out)
+    if not args.quiet:
+        print("\n".join(_report(res, ds)))
+    print(f"wrote importance_alleles.csv, importance_loci.csv, importance_matrix.npy to {out}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "importance",
+        help="ablation importance of a trained run (alleles, loci, per-individual matrix)",
+        description="Set each input column of each test individual to 0 and measure how the "
+        "reconstruction error changes (Captum FeatureAblation's numbers, computed in batches). "
+        "Writes importance_alleles.csv, importance_loci.csv (with bootstrap intervals) and "
+        f"importance_matrix.npy into RUN (phenotype tier: RUN/{PHENOTYPE_DIR}/).",
+    )
+    p.add_argument("run", metavar="RUN", help="run folder written by `train`")
+    p.add_argument(
+        "--tier",
+        choices=("genotype", "phenotype"),
+        default="genotype",
+        help="genotype -> phenotype (GQ then P; default) or phenotype -> phenotype (Q then P)",
+    )
+    p.add_argument(
+        "--per-trait",
+        action="store_true",
+        help="also compute per-trait importance (the paper's prediction-shift formula)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=200,
+        metavar="N",
+        help="bootstrap replicates over test individuals for locus intervals (default 200)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument(
+        "--data",
+        nargs="+",
+        metavar="DATA",
+        help="the run's data: 'yeast', a dataset folder, or files (default: the run's record)",
+    )
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--quiet", action="store_true", help="no progress or summary")
+    p.set_defaults(func=run)
