@@ -1,0 +1,184 @@
+"""``vida RUN``: score candidate alleles for gene-gene interactions from a run's importance matrix.
+
+Reads ``RUN/importance_matrix.npy`` (written by ``importance``), writes ``RUN/vida.csv`` and,
+when the dataset has simulation truth, ``RUN/vida_eval.json`` (and ``RUN/vida_grid.csv`` with
+``--grid``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..io import DataError, Dataset, load_yeast_sample, read_dataset_folder
+from ..tl._vida import vida
+from ..tl._vida_candidates import (
+    candidates_above_percentile,
+    candidates_from_known_qtl,
+    candidates_from_table,
+    candidates_from_truth,
+)
+from ..tl._vida_clumpiness import METHODS
+from ..tl._vida_eval import (
+    best_of_grid,
+    evaluate_vida,
+    importance_by_class,
+    kurtosis_test,
+    vida_grid,
+)
+
+MATRIX_FILE = "importance_matrix.npy"
+
+
+def _load_matrix(run_dir: Path) -> np.ndarray:
+    path = run_dir / MATRIX_FILE
+    if not path.is_file():
+        raise DataError(f"{path}: no importance matrix; run `importance {run_dir}` first")
+    try:
+        m = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise DataError(f"{path}: not a readable numpy array ({err})") from None
+    if m.ndim != 2 or not np.issubdtype(m.dtype, np.number):
+        raise DataError(f"{path}: expected a 2-D numeric matrix, got {m.dtype} {m.shape}")
+    return m
+
+
+def _allele_columns(run_dir: Path) -> pd.DataFrame:
+    path = run_dir / "allele_columns.csv"
+    if not path.is_file():
+        raise DataError(f"{run_dir}: not a run folder (missing allele_columns.csv)")
+    return pd.read_csv(path, dtype={"marker": str, "allele": str}, keep_default_na=False)
+
+
+def _load_dataset(run_dir: Path, explicit: str | None) -> Dataset | None:
+    """The run's dataset: ``--dataset``, else the folder recorded in the run, else None."""
+    if explicit:
+        if explicit == "yeast-sample":
+            return load_yeast_sample()
+        return read_dataset_folder(explicit)
+    try:
+        meta = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    source = str(meta.get("dataset", {}).get("source", ""))
+    if source and Path(source).is_dir():
+        return read_dataset_folder(source)
+    return None
+
+
+def _candidates(args, ds: Dataset | None, matrix: np.ndarray, columns: pd.DataFrame):
+    if args.candidates:
+        path = Path(args.candidates)
+        if not path.is_file():
+            raise DataError(f"{path}: candidate file not found")
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise DataError(f"{path}: not a CSV table ({err})") from None
+        return candidates_from_table(columns, table), f"from {path.name}"
+    if args.top_percent is not None:
+        if not 0 < args.top_percent <= 100:
+            raise DataError(f"--top-percent must be in (0, 100], got {args.top_percent}")
+        idx = candidates_above_percentile(matrix, percentile=100 - args.top_percent)
+        return idx, f"top {args.top_percent:g}% by importance"
+    if ds is not None and ds.truth is not None:
+        return candidates_from_truth(ds), "alleles of the causal loci (simulation truth)"
+    if ds is not None and ds.known_qtl is not None and len(ds.known_qtl):
+        return candidates_from_known_qtl(ds), "alleles of the known-QTL peak markers"
+    return candidates_above_percentile(matrix, percentile=90.0), "top 10% by importance"
+
+
+def run(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run)
+    if not run_dir.is_dir():
+        raise DataError(f"{run_dir}: run folder not found")
+    matrix = _load_matrix(run_dir)
+    columns = _allele_columns(run_dir)
+    if matrix.shape[1] != len(columns):
+        raise DataError(
+            f"{run_dir / MATRIX_FILE}: {matrix.shape[1]} columns, but the run has "
+            f"{len(columns)} allele columns"
+        )
+    ds = _load_dataset(run_dir, args.dataset)
+    cand, how = _candidates(args, ds, matrix, columns)
+    print(f"VIDA on {cand.size:,} candidate columns ({how}) x {matrix.shape[0]:,} individuals")
+    scores = vida(
+        matrix,
+        columns,
+        candidates=cand,
+        z_threshold=args.z_threshold,
+        clumpiness_percentile=args.clumpiness_percentile,
+        method=args.method,
+    )
+    scores.to_csv(run_dir / "vida.csv", index=False)
+    n_ok = int((scores["status"] == "ok").sum())
+    print(f"wrote {run_dir / 'vida.csv'}: {n_ok:,} of {len(scores):,} columns scored")
+    if ds is None or ds.truth is None:
+        if args.grid:
+            raise DataError("--grid needs a dataset with simulation truth (to compute AUC)")
+        return 0
+    rng = np.random.default_rng(args.seed)
+    ev = evaluate_vida(scores, ds.truth, rng=rng)
+    report = {
+        "params": {
+            "z_threshold": args.z_threshold,
+            "clumpiness_percentile": args.clumpiness_percentile,
+            "method": args.method,
+            "candidates": how,
+            "n_candidates": int(cand.size),
+            "seed": args.seed,
+        },
+        "evaluation": ev.to_dict(),
+    }
+    inter, direct = importance_by_class(matrix, columns, ds.truth)
+    if inter.size >= 4 and direct.size >= 4:
+        kt = kurtosis_test(inter, direct, rng=rng)
+        report["kurtosis_test"] = {k: v for k, v in kt.items() if not k.startswith("boot_")}
+    if args.grid:
+        grid = vida_grid(matrix, columns, candidates=cand, truth=ds.truth)
+        grid.to_csv(run_dir / "vida_grid.csv", index=False)
+        report["grid_best"] = best_of_grid(grid)
+    (run_dir / "vida_eval.json").write_text(
+        json.dumps(report, indent=1, allow_nan=False), encoding="utf-8"
+    )
+    top10, top20 = ev.enrichment_at(10), ev.enrichment_at(20)
+    print(
+        f"AUC {ev.auc:.3f} ({ev.n_interacting} interacting, {ev.n_non_interacting} not); "
+        f"enrichment top 10% {top10.get('enrichment', float('nan')):.2f}x, "
+        f"top 20% {top20.get('enrichment', float('nan')):.2f}x; wrote {run_dir / 'vida_eval.json'}"
+    )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "vida",
+        help="screen candidate alleles for gene-gene interactions (VIDA)",
+        description="Variable importance distribution analysis on RUN/importance_matrix.npy. "
+        "Candidates: --candidates FILE (CSV with 'marker' and optional 'allele'), "
+        "--top-percent F, or by default the causal loci (simulation truth), else the "
+        "known-QTL peak markers, else the top 10% by importance.",
+    )
+    p.add_argument("run", metavar="RUN", help="run folder (with importance_matrix.npy)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--candidates", metavar="FILE", help="CSV: marker[, allele]")
+    group.add_argument(
+        "--top-percent", type=float, metavar="F", help="columns in the top F%% by importance"
+    )
+    p.add_argument("--z-threshold", type=float, default=2.0, metavar="F", help="default 2.0")
+    p.add_argument(
+        "--clumpiness-percentile", type=float, default=5.0, metavar="F", help="default 5"
+    )
+    p.add_argument("--method", choices=METHODS, default="concentration")
+    p.add_argument("--grid", action="store_true", help="grid search (needs simulation truth)")
+    p.add_argument(
+        "--dataset",
+        metavar="PATH",
+        help="dataset folder (or 'yeast-sample'); default: the folder recorded in the run",
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="bootstrap seed (default 0)")
+    p.set_defaults(func=run)
