@@ -35,6 +35,8 @@ class TrainConfig:
     """Phenotype corruption: T + sqrt(sd_noise) * N(0, 1)."""
     gen_noise: float = 0.8
     """Reference genotype-noise parameter; each bit flips with prob. q(1-q), q=(1-gen_noise)/2."""
+    flip_probability: float | None = None
+    """Per-bit genotype flip probability; None = the reference mapping q(1-q) from gen_noise."""
     l1: float = 0.8
     l2: float = 0.01
     test_fraction: float = 0.2

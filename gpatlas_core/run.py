@@ -1,0 +1,357 @@
+"""A trained G-P Atlas model with everything needed to reuse it: the :class:`Run` object and its
+folder (``config.json``, ``split.csv``, ``losses.csv``, ``weights.safetensors``,
+``predictions.csv``, ``metrics.json``, ``allele_columns.csv``; plus ``checkpoint.safetensors`` /
+``checkpoint.json`` while a stopped run can still be resumed).
+
+Loading reads only safetensors, JSON and CSV: nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .config import GPAtlasConfig
+from .io import DataError, Dataset
+from .module import build_networks
+
+LOSS_COLUMNS = [
+    "tier",
+    "epoch",
+    "train_loss",
+    "test_loss",
+    "validation_loss",
+    "reg_loss",
+    "seconds",
+]
+_EVAL_CHUNK = 512
+
+
+@dataclass
+class Scaler:
+    """Per-trait standardisation: model scale = (original - mean) / std."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def transform(self, t: np.ndarray) -> np.ndarray:
+        return ((t - self.mean) / self.std).astype(np.float32)
+
+    def inverse(self, t: np.ndarray) -> np.ndarray:
+        return (t * self.std + self.mean).astype(np.float32)
+
+
+def library_versions() -> dict[str, str]:
+    import safetensors
+    import sklearn
+
+    from . import __version__
+
+    return {
+        "gpatlas_core": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "safetensors": safetensors.__version__,
+    }
+
+
+def empty_networks(
+    n_traits: int, n_allele_columns: int, config: GPAtlasConfig, device: torch.device | str = "cpu"
+) -> tuple[nn.Sequential, nn.Sequential, nn.Sequential]:
+    """(Q, P, GQ) with uninitialised storage on ``device`` (built on the meta device, so nothing
+    draws from torch's global generator); BatchNorm layers are reset to their defaults."""
+    with torch.device("meta"):
+        nets = build_networks(n_traits, n_allele_columns, config.model)
+    out = []
+    for net in nets:
+        net = net.to_empty(device=device)
+        for mod in net.modules():
+            if isinstance(mod, nn.BatchNorm1d):
+                mod.reset_parameters()
+        out.append(net)
+    return out[0], out[1], out[2]
+
+
+@dataclass
+class Run:
+    """A trained (or stopped) model, its split, scaler, history and evaluation.
+
+    ``q``, ``p``, ``gq`` are on the CPU in eval mode. ``fill`` is the model-scale value fed to
+    the phenotype encoder for a missing phenotype (the training mean when masking, the scaled
+    zero of the reference's zero-fill otherwise). ``checkpoint`` holds the optimiser and
+    generator state of a stopped run, for ``train(..., resume=run)``.
+    """
+
+    config: GPAtlasConfig
+    q: nn.Sequential
+    p: nn.Sequential
+    gq: nn.Sequential
+    split: pd.DataFrame
+    traits: list[str]
+    allele_columns: pd.DataFrame
+    fill: np.ndarray
+    scaler: Scaler | None = None
+    losses: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LOSS_COLUMNS))
+    metrics: dict = field(default_factory=dict)
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dataset_fingerprint: str = ""
+    dataset_name: str = ""
+    dataset_source: str = ""
+    status: str = "finished"
+    info: dict = field(default_factory=dict)
+    checkpoint: dict | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ inputs
+    def _rows_of(self, dataset: Dataset, which: str) -> np.ndarray:
+        sets = self.split.set_index("sample")["set"]
+        samples = pd.Index(np.asarray(dataset.samples).astype(str))
+        labels = sets.reindex(samples)
+        return np.flatnonzero(labels.to_numpy() == which)
+
+    def test_rows(self, dataset: Dataset) -> np.ndarray:
+        """Row indices (dataset order) of the run's test individuals."""
+        return self._rows_of(dataset, "test")
+
+    def train_rows(self, dataset: Dataset) -> np.ndarray:
+        """Row indices (dataset order) of the individuals the networks were fitted on."""
+        return self._rows_of(dataset, "train")
+
+    def check_dataset(self, dataset: Dataset) -> None:
+        """Raise :class:`DataError` unless ``dataset`` has this run's traits and allele columns."""
+        if list(dataset.traits) != list(self.traits):
+            raise DataError(
+                f"dataset {dataset.name!r} has traits {list(dataset.traits)[:5]}...; "
+                f"this run was trained on {self.traits[:5]}..."
+            )
+        cols = dataset.allele_columns
+        if (
+            len(cols) != len(self.allele_columns)
+            or not (
+                cols["marker"].astype(str).to_numpy()
+                == self.allele_columns["marker"].astype(str).to_numpy()
+            ).all()
+        ):
+            raise DataError(
+                f"dataset {dataset.name!r} has {len(cols)} allele columns; this run expects "
+                f"{len(self.allele_columns)} with the same markers in the same order"
+            )
+
+    def scale(self, t: np.ndarray) -> np.ndarray:
+        """Original -> model scale, missing cells filled with ``fill``."""
+        t = np.asarray(t, dtype=np.float32)
+        if self.scaler is not None:
+            t = self.scaler.transform(t)
+        return np.where(np.isnan(t), self.fill[None, :], t).astype(np.float32)
+
+    def unscale(self, t: np.ndarray) -> np.ndarray:
+        """Model -> original scale."""
+        return self.scaler.inverse(t) if self.scaler is not None else np.asarray(t, np.float32)
+
+    def model_inputs(
+        self, dataset: Dataset, rows: np.ndarray | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(x, t, mask)`` for ``rows`` (default: all): one-hot genotypes (float32), phenotypes on
+        the model's scale with missing cells filled, and the observed-cell mask (bool)."""
+        self.check_dataset(dataset)
+        ph = dataset.phenotypes if rows is None else dataset.phenotypes[rows]
+        x = torch.from_numpy(dataset.onehot(rows))
+        t = torch.from_numpy(self.scale(ph))
+        return x, t, torch.from_numpy(~np.isnan(ph))
+
+    # ------------------------------------------------------------ predictions
+    @torch.no_grad()
+    def _apply(self, net: nn.Sequential, x: torch.Tensor | np.ndarray) -> np.ndarray:
+        x = torch.as_tensor(x, dtype=torch.float32)
+        net.eval()
+        outs = [net(x[i : i + _EVAL_CHUNK]) for i in range(0, x.shape[0], _EVAL_CHUNK)]
+        if not outs:
+            return np.zeros((0, net[-1].out_features if hasattr(net[-1], "out_features") else 0))
+        return torch.cat(outs).numpy()
+
+    def latent_from_genotypes(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
+        """GQ(x): latent coordinates (n, latent) from one-hot genotypes."""
+        return self._apply(self.gq, x)
+
+    def latent_from_phenotypes(self, t: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Q(t): latent coordinates from model-scale phenotypes (see :meth:`model_inputs`)."""
+        return self._apply(self.q, t)
+
+    def predict_from_genotypes(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
+        """P(GQ(x)) on the original phenotype scale, (n, m)."""
+        return self.unscale(self._apply(self.p, self.latent_from_genotypes(x)))
+
+    def predict_from_phenotypes(self, t: torch.Tensor | np.ndarray) -> np.ndarray:
+        """P(Q(t)) on the original scale; ``t`` on the model scale (see :meth:`model_inputs`)."""
+        return self.unscale(self._apply(self.p, self.latent_from_phenotypes(t)))
+
+    # -------------------------------------------------------------- evaluation
+    def evaluate(self, dataset: Dataset, *, baselines: bool = True) -> dict:
+        """Predict every sample with both tiers (and the linear baselines), fill ``predictions``
+        and ``metrics`` (test individuals, observed cells), and return ``metrics``."""
+        from .tl._baselines import qtl_linear_baseline, ridge_baseline
+        from .tl._metrics import prediction_metrics
+
+        x, t, _ = self.model_inputs(dataset)
+        preds = {
+            "genotype_to_phenotype": self.predict_from_genotypes(x),
+            "phenotype_to_phenotype": self.predict_from_phenotypes(t),
+        }
+        del x
+        params: dict = {}
+        train, test = self.train_rows(dataset), self.test_rows(dataset)
+        if baselines and train.size >= 3:
+            ridge = ridge_baseline(dataset, train)
+            preds["ridge"], params["ridge"] = ridge.predictions, ridge.params
+            qtl = qtl_linear_baseline(dataset, train)
+            if qtl is not None:
+                preds["qtl_linear"], params["qtl_linear"] = qtl.predictions, qtl.params
+        obs = dataset.phenotypes
+        samples = np.asarray(dataset.samples).astype(str)
+        metrics: dict = {}
+        for name, pred in preds.items():
+            metrics[name] = prediction_metrics(
+                obs[test], pred[test], traits=self.traits, samples=samples[test]
+            )
+            if name in params:
+                metrics[name]["params"] = params[name]
+        self.metrics = metrics
+        sets = self.split.set_index("sample")["set"].reindex(samples).to_numpy()
+        n, m = obs.shape
+        self.predictions = pd.DataFrame(
+            {
+                "sample": np.repeat(samples, m),
+                "set": np.repeat(sets, m),
+                "trait": np.tile(np.asarray(self.traits, dtype=object), n),
+                "observed": obs.reshape(-1),
+                **{k: v.reshape(-1) for k, v in preds.items()},
+            }
+        )
+        return metrics
+
+    # ------------------------------------------------------------------ saving
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        out = {}
+        for name, net in (("q", self.q), ("p", self.p), ("gq", self.gq)):
+            for k, v in net.state_dict().items():
+                out[f"{name}.{k}"] = v.detach().cpu().contiguous()
+        out["fill"] = torch.from_numpy(np.ascontiguousarray(self.fill, dtype=np.float32))
+        if self.scaler is not None:
+            out["scaler.mean"] = torch.from_numpy(self.scaler.mean.astype(np.float32))
+            out["scaler.std"] = torch.from_numpy(self.scaler.std.astype(np.float32))
+        return out
+
+    def save(self, path: str | Path, *, weights: bool = True) -> Path:
+        """Write the run folder (created if needed); returns its path."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "config": self.config.to_dict(),
+            "seed": self.config.train.seed,
+            "status": self.status,
+            "versions": library_versions(),
+            "dataset": {
+                "fingerprint": self.dataset_fingerprint,
+                "name": self.dataset_name,
+                "source": self.dataset_source,
+            },
+            "n_traits": len(self.traits),
+            "n_allele_columns": len(self.allele_columns),
+            "traits": list(self.traits),
+            "allele_columns_file": "allele_columns.csv",
+            "info": self.info,
+        }
+        (path / "config.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        self.allele_columns.to_csv(path / "allele_columns.csv", index=False)
+        self.split.to_csv(path / "split.csv", index=False)
+        self.losses.to_csv(path / "losses.csv", index=False)
+        if weights:
+            save_file(self.state_tensors(), str(path / "weights.safetensors"))
+        if len(self.predictions):
+            self.predictions.to_csv(path / "predictions.csv", index=False)
+        if self.metrics:
+            (path / "metrics.json").write_text(json.dumps(self.metrics, indent=1), "utf-8")
+        ck_t, ck_j = path / "checkpoint.safetensors", path / "checkpoint.json"
+        if self.checkpoint is not None:
+            tensors = {
+                k: v.detach().cpu().contiguous() for k, v in self.checkpoint["tensors"].items()
+            }
+            save_file(tensors, str(ck_t))
+            ck_j.write_text(json.dumps(self.checkpoint["meta"], indent=1), encoding="utf-8")
+        else:
+            ck_t.unlink(missing_ok=True)
+            ck_j.unlink(missing_ok=True)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Run:
+        """Read a run folder written by :meth:`save` (safetensors, JSON and CSV only)."""
+        path = Path(path)
+        try:
+            meta = json.loads((path / "config.json").read_text(encoding="utf-8"))
+            tensors = load_file(str(path / "weights.safetensors"))
+            split = pd.read_csv(path / "split.csv", dtype={"sample": str, "set": str})
+            allele_columns = pd.read_csv(
+                path / "allele_columns.csv", dtype={"marker": str, "allele": str}
+            )
+        except FileNotFoundError as err:
+            raise DataError(
+                f"{path} is not a run folder: missing {Path(err.filename).name}"
+            ) from err
+        except (ValueError, KeyError) as err:
+            raise DataError(f"{path}: unreadable run folder ({err})") from err
+        config = GPAtlasConfig.from_dict(meta["config"])
+        q, p, gq = empty_networks(meta["n_traits"], meta["n_allele_columns"], config)
+        for name, net in (("q", q), ("p", p), ("gq", gq)):
+            sd = {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(name + ".")}
+            net.load_state_dict(sd)
+            net.eval()
+        scaler = None
+        if "scaler.mean" in tensors:
+            scaler = Scaler(tensors["scaler.mean"].numpy(), tensors["scaler.std"].numpy())
+        losses = pd.read_csv(path / "losses.csv")
+        predictions = pd.DataFrame()
+        if (path / "predictions.csv").exists():
+            predictions = pd.read_csv(
+                path / "predictions.csv", dtype={"sample": str, "set": str, "trait": str}
+            )
+        metrics = {}
+        if (path / "metrics.json").exists():
+            metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+        checkpoint = None
+        if (path / "checkpoint.json").exists():
+            checkpoint = {
+                "meta": json.loads((path / "checkpoint.json").read_text(encoding="utf-8")),
+                "tensors": load_file(str(path / "checkpoint.safetensors")),
+            }
+        ds_meta = meta.get("dataset", {})
+        return cls(
+            config=config,
+            q=q,
+            p=p,
+            gq=gq,
+            split=split,
+            traits=[str(t) for t in meta["traits"]],
+            allele_columns=allele_columns,
+            fill=tensors["fill"].numpy(),
+            scaler=scaler,
+            losses=losses,
+            metrics=metrics,
+            predictions=predictions,
+            dataset_fingerprint=ds_meta.get("fingerprint", ""),
+            dataset_name=ds_meta.get("name", ""),
+            dataset_source=ds_meta.get("source", ""),
+            status=meta.get("status", "finished"),
+            info=meta.get("info", {}),
+            checkpoint=checkpoint,
+        )

@@ -1,0 +1,53 @@
+"""CLI round trip: train a dataset folder, evaluate the run folder, resume a stopped run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from gpatlas_core.cli import main
+from gpatlas_core.run import Run
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_train_then_evaluate(tiny_folder: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    args = [
+        "train", str(tiny_folder), "--out", str(out), "--preset", "paper-simulated",
+        "--epochs-phenotype", "2", "--epochs-genotype", "2", "--seed", "5", "--device", "cpu",
+        "--standardize", "--validation-fraction", "0.2", "--patience", "3", "--quiet",
+    ]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "genotype_to_phenotype" in printed and "ridge" in printed
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["seed"] == 5 and meta["config"]["train"]["standardize"] is True
+    assert meta["config"]["train"]["early_stopping_patience"] == 3
+    assert meta["status"] == "finished" and "torch" in meta["versions"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"genotype_to_phenotype", "phenotype_to_phenotype", "ridge"} <= set(metrics)
+    assert main(["evaluate", str(out)]) == 0
+    assert "phenotype_to_phenotype" in capsys.readouterr().out
+    (out / "metrics.json").unlink()
+    assert main(["evaluate", str(out), "--data", str(tiny_folder), "--no-baselines"]) == 0
+    assert "ridge" not in json.loads((out / "metrics.json").read_text())
+    assert Run.load(out).status == "finished"
+
+
+def test_cli_errors(tiny_folder: Path, tmp_path: Path, capsys) -> None:
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    args = ["train", str(tiny_folder), "--out", str(tmp_path / "r"), "--patience", "2", "--quiet"]
+    assert main(args) == 2
+    assert "validation" in capsys.readouterr().err
+    assert main(["train", str(tiny_folder), "--out", str(tmp_path / "r"), "--resume"]) == 2
