@@ -1,1 +1,82 @@
 """Computing: training, ablation importance, VIDA, baselines, embeddings."""
+
+from ._ablation import (
+    AblationCancelled,
+    ImportanceResult,
+    ablation_matrix,
+    compute_importance,
+    prediction_shift,
+)
+from ._causal import CausalRoc, causal_allele_roc
+from ._recovery import (
+    Roc,
+    chromosome_order,
+    genome_coordinates,
+    interval_roc,
+    merge_intervals,
+    qtl_peaks,
+    qtl_recovery,
+    variance_explained_correlation,
+)
+from ._tsne import LatentEmbedding, embed_latents
+from ._vida import vida, vida_settings
+from ._vida_candidates import (
+    candidates_above_percentile,
+    candidates_from_known_qtl,
+    candidates_from_markers,
+    candidates_from_truth,
+    qtl_peak_markers,
+    resolve_candidates,
+)
+from ._vida_clumpiness import clumpiness
+from ._vida_eval import (
+    VidaEvaluation,
+    best_of_grid,
+    enrichment_curve,
+    evaluate_vida,
+    importance_by_class,
+    interaction_labels,
+    kurtosis_test,
+    qq_data,
+    roc_youden,
+    vida_grid,
+)
+
+__all__ = [
+    "AblationCancelled",
+    "CausalRoc",
+    "ImportanceResult",
+    "LatentEmbedding",
+    "Roc",
+    "VidaEvaluation",
+    "ablation_matrix",
+    "best_of_grid",
+    "candidates_above_percentile",
+    "candidates_from_known_qtl",
+    "candidates_from_markers",
+    "candidates_from_truth",
+    "causal_allele_roc",
+    "chromosome_order",
+    "clumpiness",
+    "compute_importance",
+    "embed_latents",
+    "enrichment_curve",
+    "evaluate_vida",
+    "genome_coordinates",
+    "importance_by_class",
+    "interaction_labels",
+    "interval_roc",
+    "kurtosis_test",
+    "merge_intervals",
+    "prediction_shift",
+    "qq_data",
+    "qtl_peak_markers",
+    "qtl_peaks",
+    "qtl_recovery",
+    "resolve_candidates",
+    "roc_youden",
+    "variance_explained_correlation",
+    "vida",
+    "vida_grid",
+    "vida_settings",
+]

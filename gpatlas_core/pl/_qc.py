@@ -1,0 +1,187 @@
+"""Quality-control pictures of a dataset: traits, allele states, marker density."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+if TYPE_CHECKING:
+    from ..io import Dataset
+
+
+def trait_histograms(
+    dataset: Dataset, *, traits: list[str] | None = None, cols: int = 4
+) -> go.Figure:
+    """One histogram per trait (missing values left out), in a grid.
+
+    Parameters
+    ----------
+    dataset
+        The dataset.
+    traits
+        Which traits to draw (default: the first 12).
+    cols
+        Panels per row.
+    """
+    traits = list(traits) if traits is not None else list(dataset.traits[:12])
+    rows = max(1, math.ceil(len(traits) / cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=traits)
+    index = {t: i for i, t in enumerate(dataset.traits)}
+    for k, trait in enumerate(traits):
+        values = dataset.phenotypes[:, index[trait]]
+        values = values[~np.isnan(values)]
+        fig.add_trace(
+            go.Histogram(x=values, nbinsx=30, name=trait, showlegend=False, marker_color="#4c78a8"),
+            row=k // cols + 1,
+            col=k % cols + 1,
+        )
+    fig.update_layout(height=220 * rows, title="Trait values (missing left out)", bargap=0.05)
+    fig.update_annotations(font_size=11)
+    return fig
+
+
+def trait_correlation(dataset: Dataset) -> go.Figure:
+    """Heatmap of pairwise Pearson correlations between traits (pairwise-complete samples)."""
+    frame = pd.DataFrame(dataset.phenotypes, columns=dataset.traits)
+    corr = frame.corr(min_periods=3).to_numpy()
+    fig = go.Figure(
+        go.Heatmap(
+            z=corr,
+            x=dataset.traits,
+            y=dataset.traits,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu_r",
+            colorbar={"title": {"text": "Pearson r"}},
+            hovertemplate="%{y} vs %{x}<br>r = %{z:.2f}<extra></extra>",
+        )
+    )
+    size = min(900, 250 + 14 * len(dataset.traits))
+    fig.update_layout(title="Correlation between traits", height=size, yaxis_autorange="reversed")
+    return fig
+
+
+def _chrom_order(labels: pd.Series) -> list[str]:
+    def key(c: str) -> tuple[int, int | str]:
+        return (0, int(c)) if str(c).isdigit() else (1, str(c))
+
+    return sorted(labels.astype(str).unique(), key=key)
+
+
+def marker_density(dataset: Dataset, *, bin_mb: float = 0.1) -> go.Figure:
+    """Markers per window of ``bin_mb`` megabases along each chromosome (one line each)."""
+    markers = dataset.markers
+    fig = go.Figure()
+    for chrom in _chrom_order(markers["chromosome"]):
+        pos = markers.loc[markers["chromosome"].astype(str) == chrom, "position"].to_numpy()
+        pos = pos[pos >= 0] / 1e6
+        if len(pos) == 0:
+            continue
+        edges = np.arange(0, pos.max() + bin_mb, bin_mb)
+        if len(edges) < 2:
+            edges = np.array([0.0, bin_mb])
+        counts, _ = np.histogram(pos, bins=edges)
+        fig.add_trace(
+            go.Scatter(
+                x=edges[:-1] + bin_mb / 2,
+                y=counts,
+                mode="lines",
+                name=f"chr {chrom}",
+                hovertemplate=f"chr {chrom}<br>%{{x:.2f}} Mb: %{{y}} markers<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=f"Marker density (markers per {bin_mb:g} Mb window)",
+        xaxis_title="Position (Mb)",
+        yaxis_title="Markers per window",
+        height=380,
+    )
+    return fig
+
+
+def markers_per_chromosome(dataset: Dataset) -> go.Figure:
+    """Bar chart: number of markers on each chromosome."""
+    counts = dataset.markers["chromosome"].astype(str).value_counts()
+    order = _chrom_order(dataset.markers["chromosome"])
+    fig = go.Figure(
+        go.Bar(
+            x=order,
+            y=[int(counts[c]) for c in order],
+            marker_color="#4c78a8",
+            hovertemplate="chr %{x}: %{y} markers<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Markers per chromosome", xaxis_title="Chromosome", yaxis_title="Markers", height=320
+    )
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def allele_state_counts(dataset: Dataset) -> go.Figure:
+    """Bar chart: how many markers have 1, 2, 3, ... observed allele states (missing excluded)."""
+    n_states = np.array([len(a) for a in dataset.alleles])
+    values, counts = np.unique(n_states, return_counts=True)
+    fig = go.Figure(
+        go.Bar(
+            x=[str(v) for v in values],
+            y=counts,
+            marker_color="#72b7b2",
+            hovertemplate="%{x} states: %{y} markers<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Allele states per marker",
+        xaxis_title="Allele states",
+        yaxis_title="Markers",
+        height=320,
+    )
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def missingness(dataset: Dataset) -> go.Figure:
+    """Share of missing phenotype values per trait and of missing calls per chromosome."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=(
+            "Missing phenotype values per trait",
+            "Missing genotype calls per chromosome",
+        ),
+    )
+    miss_t = np.isnan(dataset.phenotypes).mean(axis=0) * 100
+    fig.add_trace(
+        go.Bar(
+            x=dataset.traits,
+            y=miss_t,
+            showlegend=False,
+            marker_color="#e45756",
+            hovertemplate="%{x}: %{y:.1f}% missing<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    chrom = dataset.markers["chromosome"].astype(str).to_numpy()
+    miss_g = (dataset.genotype_codes < 0).mean(axis=0) * 100
+    order = _chrom_order(dataset.markers["chromosome"])
+    fig.add_trace(
+        go.Bar(
+            x=order,
+            y=[float(miss_g[chrom == c].mean()) for c in order],
+            showlegend=False,
+            marker_color="#f58518",
+            hovertemplate="chr %{x}: %{y:.2f}% missing<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    fig.update_yaxes(title_text="% missing")
+    fig.update_xaxes(type="category", row=1, col=2)
+    fig.update_layout(height=360)
+    return fig

@@ -1,0 +1,191 @@
+"""Data: upload files, load the yeast sample or simulate; then check the data (QC)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gpatlas_core import pl
+from gpatlas_core.io import DataError
+from studio import loaders, state, ui
+from studio.hosting import limits
+
+POLICIES = {
+    "own_state": "Own allele state (an extra 'NA' column per marker)",
+    "most_frequent": "The marker's most frequent state",
+}
+UPLOAD_TYPES = [
+    "csv",
+    "tsv",
+    "txt",
+    "tab",
+    "pheno",
+    "phen",
+    "gz",
+    "bgz",
+    "bed",
+    "bim",
+    "fam",
+    "vcf",
+    "json",
+]
+
+
+def _adopt(load) -> None:
+    """Load, check size and make it the session's dataset; on failure keep the old one."""
+    try:
+        ds = load()
+        loaders.check_size(ds)
+    except DataError as err:
+        st.session_state["data_error"] = str(err)
+        return
+    st.session_state.pop("data_error", None)
+    state.set_dataset(ds)
+    st.rerun()  # redraw the sidebar's progress too
+
+
+def upload_tab(policy: str) -> None:
+    st.markdown(
+        "Upload **one** of: the files of a dataset folder (`genotypes.csv`, `phenotypes.csv`, "
+        "optional `markers.csv`, `known_qtl.csv`); a PLINK trio (`.bed`, `.bim`, `.fam`) with a "
+        "phenotype table; a VCF with a phenotype table. A markers table and a known-QTL table "
+        "can be added to any of them."
+    )
+    files = st.file_uploader(
+        "Files",
+        accept_multiple_files=True,
+        type=UPLOAD_TYPES,
+        help=f"Up to {limits().max_upload_mb} MB in total. Samples are matched by id.",
+    )
+    if st.button("Read the files", disabled=not files, icon=":material/upload_file:"):
+        with st.spinner("Reading…"):
+            _adopt(lambda: loaders.read_uploaded(files, policy))
+
+
+def sample_tab(policy: str) -> None:
+    st.markdown(
+        "**Yeast BY x RM cross** (Bloom et al. 2013): 1,008 haploid segregants, 11,623 markers, "
+        "46 growth traits (colony size in different media), 591 known QTL with 1.5-LOD intervals."
+    )
+    if st.button("Load the yeast sample", type="primary", icon=":material/science:"):
+        _adopt(lambda: loaders.yeast_sample(policy))
+
+
+def simulate_tab() -> None:
+    st.markdown(
+        "A population with known causal alleles, pleiotropy and pairwise interactions "
+        "(Avasthi, Mets, York 2024). The truth is kept, so later pages can score recovery."
+    )
+    lim = limits()
+    max_n = max(100, min(5000, lim.max_individuals or 5000))
+    max_l = max(40, min(20000, lim.max_markers or 20000))
+    c1, c2, c3 = st.columns(3)
+    settings = {
+        "n_individuals": c1.slider("Individuals", 50, max_n, min(600, max_n), step=50),
+        "n_loci": c1.slider("Loci", 20, max_l, min(1000, max_l), step=20),
+        "n_alleles": c1.slider("Allele states per locus", 2, 4, 3),
+        "n_traits": c2.slider("Traits", 2, 100, 20),
+        "causal_per_trait": c2.slider("Causal loci per trait", 1, 50, 10),
+        "noise": c2.slider(
+            "Noise", 0.0, 0.5, 0.01, step=0.01, help="Mean noise as a share of the mean trait value"
+        ),
+        "p_pleiotropy": c3.slider(
+            "Pleiotropy", 0.0, 1.0, 0.2, help="Chance a causal locus also affects another trait"
+        ),
+        "p_interaction": c3.slider(
+            "Interaction", 0.0, 1.0, 0.2, help="Chance a pair of causal loci interacts"
+        ),
+    }
+    seed = c3.number_input("Seed", 0, 2**31 - 1, 1, help="Same seed, same population")
+    if settings["causal_per_trait"] > settings["n_loci"]:
+        st.warning("Causal loci per trait cannot exceed the number of loci.")
+        return
+    if st.button("Simulate", type="primary", icon=":material/casino:"):
+        with st.spinner("Simulating…"):
+            _adopt(lambda: loaders.simulate(settings, int(seed)))
+
+
+def qc(ds) -> None:
+    s = ds.summary()
+    st.header(f"Check the data: {s['name']}")
+    c = st.columns(5)
+    c[0].metric("Individuals", f"{s['samples']:,}")
+    c[1].metric("Markers", f"{s['markers']:,}", help="Loci with a genotype call")
+    c[2].metric("Allele columns", f"{s['allele_columns']:,}", help="One-hot inputs of the model")
+    c[3].metric("Traits", s["traits"])
+    c[4].metric("Known QTL", s["known_qtl"])
+    c = st.columns(3)
+    c[0].metric("Missing phenotype values", f"{100 * s['missing_phenotype_fraction']:.1f}%")
+    c[1].metric("Missing genotype calls", f"{100 * s['missing_call_fraction']:.2f}%")
+    c[2].metric("Chromosomes", s["chromosomes"])
+    sample_matching(ds.report or {})
+    tabs = st.tabs(["Traits", "Correlation", "Missing values", "Markers", "Allele states"])
+    with tabs[0]:
+        chosen = st.multiselect("Traits to show", ds.traits, default=ds.traits[:8])
+        if chosen:
+            ui.figure(pl.trait_histograms(ds, traits=chosen), "trait_histograms.html")
+    with tabs[1]:
+        ui.figure(pl.trait_correlation(ds), "trait_correlation.html")
+    with tabs[2]:
+        ui.figure(pl.missingness(ds), "missingness.html")
+    with tabs[3]:
+        ui.figure(pl.markers_per_chromosome(ds), "markers_per_chromosome.html")
+        ui.figure(pl.marker_density(ds), "marker_density.html")
+    with tabs[4]:
+        ui.figure(pl.allele_state_counts(ds), "allele_states.html")
+        if ds.known_qtl is not None:
+            st.markdown("**Known QTL**")
+            st.dataframe(ds.known_qtl, hide_index=True, height=250)
+            ui.download_table(ds.known_qtl, "known_qtl.csv")
+
+
+def sample_matching(report: dict) -> None:
+    """Matched and unmatched sample ids (from the reader's report), then the full report."""
+    if not report:
+        return
+    unmatched = {
+        "Genotyped but no phenotypes": report.get("unmatched_genotype_ids") or [],
+        "Phenotyped but no genotypes": report.get("unmatched_phenotype_ids") or [],
+    }
+    n_unmatched = sum(len(v) for v in unmatched.values())
+    with st.expander(
+        f"Samples: {report.get('matched_samples', '?')} matched, {n_unmatched} unmatched",
+        expanded=n_unmatched > 0,
+    ):
+        c = st.columns(3)
+        c[0].metric("In the genotype file", report.get("genotype_samples", "–"))
+        c[1].metric("In the phenotype file", report.get("phenotype_samples", "–"))
+        c[2].metric("Matched (used)", report.get("matched_samples", "–"))
+        for what, ids in unmatched.items():
+            if ids:
+                shown = ", ".join(map(str, list(ids)[:30]))
+                st.write(f"**{what}** ({len(ids)}): {shown}" + (" …" if len(ids) > 30 else ""))
+        st.caption("What the reader did")
+        st.json(report, expanded=False)
+
+
+st.title("Data")
+with st.expander("Load data", expanded=state.dataset() is None, icon=":material/upload:"):
+    policy = st.selectbox(
+        "Missing genotype calls count as",
+        list(POLICIES),
+        format_func=POLICIES.get,
+        help="How a missing call enters the model. Applies to uploads and the yeast sample.",
+    )
+    t_upload, t_sample, t_sim = st.tabs(["Upload your files", "Yeast sample", "Simulate"])
+    with t_upload:
+        upload_tab(policy)
+    with t_sample:
+        sample_tab(policy)
+    with t_sim:
+        simulate_tab()
+if "data_error" in st.session_state:
+    kept = state.dataset()
+    st.error(
+        f"Could not load the data: {st.session_state['data_error']}"
+        + (f"\n\nStill using the previous dataset, {kept.name}." if kept is not None else "")
+    )
+ds = state.dataset()
+if ds is None:
+    st.info("Choose a source above to get started.")
+else:
+    qc(ds)

@@ -1,0 +1,280 @@
+"""Train: choose a preset, train both tiers in the background with live loss curves, then
+compare test accuracy with ridge, look at predictions, and save or load the run bundle."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from gpatlas_core import pl, preset
+from gpatlas_core.io import DataError
+from studio import bundle, state, ui
+from studio.hosting import limits
+
+PRESETS = {
+    "quick": "Quick: yeast-size network, few epochs (about a minute on the yeast sample)",
+    "paper-yeast": "Paper, real data: yeast architecture, 250 + 250 epochs (long: hours on CPU)",
+    "paper-simulated": "Paper, simulated data: small network, 250 + 250 epochs",
+}
+METRIC_HELP = {
+    "r2": "R²: share of the trait's variance explained on test individuals (1 is perfect)",
+    "pearson": "Pearson r between predicted and real values",
+    "mse": "Mean squared error, in the trait's units squared",
+    "mape": "Mean absolute percentage error",
+}
+
+
+def settings_form():
+    """Widgets -> GPAtlasConfig."""
+    name = st.selectbox("Preset", list(PRESETS), format_func=PRESETS.get)
+    base = preset(name)
+    tr = base.train
+    cap = limits().max_epochs or 5000
+    with st.expander("Advanced settings"):
+        c1, c2, c3 = st.columns(3)
+        e1 = c1.number_input(
+            "Epochs, tier 1 (phenotypes)", 1, cap, min(tr.epochs_phenotype, cap), key=f"e1-{name}"
+        )
+        e2 = c1.number_input(
+            "Epochs, tier 2 (genotypes)", 1, cap, min(tr.epochs_genotype, cap), key=f"e2-{name}"
+        )
+        seed = c1.number_input(
+            "Seed", 0, 2**31 - 1, tr.seed, help="Same seed, same split and same model"
+        )
+        std = c2.checkbox(
+            "Standardise traits",
+            tr.standardize,
+            help="Train on z-scores; results stay in the traits' own units",
+        )
+        mask = c2.checkbox(
+            "Leave missing trait values out of the loss",
+            tr.mask_missing,
+            help="Off = the reference's fill-with-0",
+        )
+        device = c2.selectbox(
+            "Device", ["auto", "cpu", "cuda"], help="auto uses a GPU when there is one"
+        )
+        val = c3.slider(
+            "Validation share (early stopping)",
+            0.0,
+            0.3,
+            tr.validation_fraction,
+            step=0.05,
+            help="Part of the training individuals held out to decide when to stop",
+        )
+        patience = c3.number_input(
+            "Stop after epochs without improvement (0 = off)",
+            0,
+            1000,
+            tr.early_stopping_patience,
+            disabled=val == 0,
+        )
+    train = dataclasses.replace(
+        tr,
+        epochs_phenotype=int(e1),
+        epochs_genotype=int(e2),
+        seed=int(seed),
+        standardize=bool(std),
+        mask_missing=bool(mask),
+        device=device,
+        validation_fraction=float(val),
+        early_stopping_patience=int(patience) if val > 0 else 0,
+    )
+    return dataclasses.replace(base, train=train)
+
+
+def start_training(ds, cfg, *, resume=None) -> None:
+    from gpatlas_core.train import train
+
+    n1, n2 = cfg.train.epochs_phenotype, cfg.train.epochs_genotype
+
+    def work(job):
+        def on_epoch(info):
+            job.events.append(info)
+            done = info.epoch + (n1 if info.tier == "genotype" else 0)
+            tier = 1 if info.tier == "phenotype" else 2
+            msg = f"Tier {tier}, epoch {info.epoch} of {info.n_epochs}"
+            if info.tier == "genotype" and info.epoch == info.n_epochs:
+                msg = "Evaluating on the test individuals and fitting the ridge baseline"
+            job.progress(done, n1 + n2, msg)
+
+        if resume is not None:
+            return train(ds, on_epoch=on_epoch, should_stop=job.should_stop, resume=resume)
+        return train(ds, cfg, on_epoch=on_epoch, should_stop=job.should_stop)
+
+    state.start_job(
+        "train", work, settings=cfg.to_dict(), queue=state.training_queue(), label="Training"
+    )
+
+
+def _losses(events) -> pd.DataFrame:
+    cols = ["tier", "epoch", "train_loss", "test_loss", "validation_loss", "seconds"]
+    return pd.DataFrame([{c: getattr(e, c, None) for c in cols} for e in events], columns=cols)
+
+
+def _eta(job) -> float | None:
+    """Time left in the current tier at its own pace (tier-2 epochs are far slower)."""
+    if not job.events:
+        return None
+    last = job.events[-1]
+    same = [e.seconds for e in job.events if e.tier == last.tier]
+    return float(np.mean(same)) * (last.n_epochs - last.epoch) if same else None
+
+
+def live_curves(job) -> None:
+    if job.status == "running" and job.events and job.events[-1].tier == "phenotype":
+        st.caption("Time left is for tier 1; tier 2 (genotypes) follows and is slower per epoch.")
+    events = list(job.events)
+    if not events:
+        return
+    # Redraw only when an epoch was added: tier-2 epochs take many polls on the CPU.
+    if job.meta.get("figure_epochs") != len(events):
+        n = {e.tier: e.n_epochs for e in events}
+        job.meta["figure"] = pl.loss_curves(_losses(events), n_epochs=n)
+        job.meta["figure_epochs"] = len(events)
+    st.plotly_chart(job.meta["figure"], width="stretch", key="live-loss")
+
+
+def per_trait_table(metrics: dict, traits: list[str]) -> pd.DataFrame:
+    table = pd.DataFrame({"trait": traits})
+    for model, label in (
+        ("genotype_to_phenotype", "G-P Atlas"),
+        ("ridge", "Ridge"),
+        ("qtl_linear", "QTL linear"),
+    ):
+        entry = metrics.get(model)
+        if not entry:
+            continue
+        for m in ("r2", "pearson", "mse"):
+            values = entry.get("per_trait", {}).get(m, {})
+            name = {"r2": "R²", "pearson": "Pearson r", "mse": "MSE"}[m]
+            table[f"{label} {name}"] = [values.get(t) for t in traits]
+    return table
+
+
+def test_predictions(ds, run, trait: str):
+    """Observed, G-P Atlas and ridge predictions of one trait on the test individuals."""
+    pr = run.predictions
+    if len(pr) and "genotype_to_phenotype" in pr:
+        part = pr[(pr["set"] == "test") & (pr["trait"] == trait)]
+        base = part["ridge"].to_numpy() if "ridge" in part else None
+        return (
+            part["observed"].to_numpy(),
+            part["genotype_to_phenotype"].to_numpy(),
+            base,
+            part["sample"].to_numpy(),
+        )
+    rows = run.test_rows(ds)
+    x, _t, _m = run.model_inputs(ds, rows)
+    j = list(ds.traits).index(trait)
+    return ds.phenotypes[rows, j], run.predict_from_genotypes(x)[:, j], None, ds.samples[rows]
+
+
+def results(ds, run) -> None:
+    st.header("Results on the test individuals")
+    n_test = len(run.test_rows(ds))
+    st.caption(
+        f"Run status: {run.status}. {n_test} test individuals, never seen in training. Preset: {run.config.preset}, seed {run.config.train.seed}."
+    )
+    from gpatlas_core.tl._metrics import metrics_table
+
+    med = pd.DataFrame(metrics_table(run.metrics))
+    if len(med):
+        med["model"] = med["model"].map(lambda m: pl._fit.MODEL_LABELS.get(m, m))
+        st.markdown("**Medians across traits** (and across individuals)")
+        st.dataframe(
+            med,
+            hide_index=True,
+            column_config={
+                "r2": st.column_config.NumberColumn("R²", help=METRIC_HELP["r2"], format="%.3f"),
+                "pearson": st.column_config.NumberColumn(
+                    "Pearson r", help=METRIC_HELP["pearson"], format="%.3f"
+                ),
+                "mse": st.column_config.NumberColumn("MSE", help=METRIC_HELP["mse"], format="%.3g"),
+                "r2_individual": st.column_config.NumberColumn(
+                    "R² (individuals)", help="Median across test individuals", format="%.3f"
+                ),
+                "pearson_individual": st.column_config.NumberColumn(
+                    "Pearson r (individuals)", help="Median across test individuals", format="%.3f"
+                ),
+                "mape": st.column_config.NumberColumn(
+                    "MAPE (%)", help=METRIC_HELP["mape"], format="%.1f"
+                ),
+            },
+        )
+    table = per_trait_table(run.metrics, list(run.traits))
+    st.markdown("**Per trait**: G-P Atlas next to ridge regression on the same split")
+    st.dataframe(table, hide_index=True, height=300)
+    ui.download_table(table, "per_trait_metrics.csv")
+    c1, c2 = st.columns(2)
+    with c1:
+        trait = st.selectbox("Trait", run.traits, help="Predicted from the genotype alone")
+        obs, pred, base, samples = test_predictions(ds, run, trait)
+        fig = pl.predicted_vs_real(obs, pred, trait=trait, samples=samples, baseline=base)
+        ui.figure(fig, f"predicted_vs_real_{trait}.html")
+    with c2:
+        metric = st.selectbox(
+            "Error measure",
+            ["mse", "mape", "r2", "pearson"],
+            format_func=lambda m: METRIC_HELP[m].split(":")[0],
+        )
+        ui.figure(pl.error_densities(run.metrics, metric=metric), f"error_density_{metric}.html")
+    st.markdown("**Loss curves**")
+    ui.figure(pl.loss_curves(run.losses), "loss_curves.html")
+
+
+def bundle_section(run) -> None:
+    st.header("Save or load a run")
+    c1, c2 = st.columns(2)
+    with c1:
+        if run is not None:
+            st.download_button(
+                "Download the run bundle (zip)",
+                data=lambda: bundle.run_to_zip(run),
+                file_name="gpatlas_run.zip",
+                mime="application/zip",
+                on_click="ignore",
+                icon=":material/download:",
+                help="Config, weights (safetensors), metrics, losses and predictions",
+            )
+    with c2:
+        up = st.file_uploader(
+            "Load a run bundle", type=["zip"], help="A zip made by this app or the command line"
+        )
+        if up is not None and st.button("Load this run", icon=":material/upload:"):
+            try:
+                loaded = bundle.run_from_zip(up.getvalue(), name=up.name)
+            except DataError as err:
+                st.error(str(err))
+                return
+            ds = state.dataset()
+            if loaded.dataset_fingerprint != ds.fingerprint:
+                st.error(
+                    "This run was trained on different data (the dataset fingerprint "
+                    "differs). Load that dataset first."
+                )
+                return
+            state.set_run(loaded)
+            st.rerun()
+
+
+st.title("Train")
+ds = ui.require_dataset()
+cfg = settings_form()
+job = state.job("train")
+busy = job is not None and job.active
+if st.button("Start training", type="primary", disabled=busy, icon=":material/play_arrow:"):
+    start_training(ds, cfg)
+ui.poll_job("train", body=live_curves, eta=_eta, every=2.0)
+current = state.run() if state.run_matches_dataset() else None
+if current is not None and current.status == "stopped" and not busy:
+    st.info("This run was stopped before the end. You can continue where it stopped.")
+    if st.button("Continue training", icon=":material/resume:"):
+        start_training(ds, current.config, resume=current)
+        st.rerun()
+if state.run_matches_dataset():
+    results(ds, state.run())
+bundle_section(state.run() if state.run_matches_dataset() else None)

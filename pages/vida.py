@@ -1,0 +1,197 @@
+"""VIDA: score candidate alleles for gene-gene interactions from how their per-individual
+importances cluster; with simulated truth, ROC, enrichment, score distributions and Q-Q."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import streamlit as st
+
+from gpatlas_core import pl, tl
+from gpatlas_core.io import DataError
+from studio import state, ui
+
+METHOD_HELP = (
+    "How to measure whether an allele's extreme individuals concentrate on few partners: "
+    "concentration (share held by the top percentile), Gini, entropy, or adaptive."
+)
+MAX_CANDIDATES = 5000
+
+
+def candidate_form(ds, imp) -> tuple[dict, np.ndarray | None]:
+    """Widgets -> (settings for the cache key, candidate column indices)."""
+    options = ["Top alleles by importance"]
+    if ds.known_qtl is not None:
+        options.append("Known-QTL peak markers")
+    if ds.truth is not None:
+        options.append("Causal alleles (simulation truth)")
+    options.append("A list of markers")
+    choice = st.radio("Candidate alleles", options, horizontal=True)
+    cols = ds.allele_columns
+    try:
+        if choice == "Top alleles by importance":
+            top = st.slider("Top percent of alleles", 0.1, 20.0, 1.0, step=0.1, format="%.1f%%")
+            cand = tl.candidates_above_percentile(
+                imp.alleles["importance"].to_numpy(), percentile=100 - top
+            )
+            key = {"candidates": "top", "top": top}
+        elif choice == "Known-QTL peak markers":
+            cand, key = tl.candidates_from_known_qtl(ds), {"candidates": "qtl"}
+        elif choice.startswith("Causal"):
+            cand, key = tl.candidates_from_truth(ds), {"candidates": "truth"}
+        else:
+            text = st.text_area(
+                "Marker names", help="Separated by commas, spaces or new lines; all alleles of each"
+            )
+            names = [t for t in re.split(r"[\s,;]+", text) if t]
+            if not names:
+                st.info("Type or paste marker names to analyse.")
+                return {}, None
+            cand = tl.candidates_from_markers(cols, names)
+            key = {"candidates": "list", "names": sorted(names)}
+    except DataError as err:
+        st.error(str(err))
+        return {}, None
+    st.caption(f"{len(cand):,} candidate allele columns.")
+    if len(cand) < 4:
+        st.warning("VIDA needs at least 4 candidate alleles.")
+        return {}, None
+    if len(cand) > MAX_CANDIDATES:
+        st.warning(
+            f"{len(cand):,} candidates is too many (cost grows with its square); "
+            f"narrow the set to at most {MAX_CANDIDATES:,}."
+        )
+        return {}, None
+    return key, cand
+
+
+def parameter_form() -> dict:
+    c1, c2, c3 = st.columns(3)
+    z = c1.slider(
+        "z threshold",
+        1.0,
+        4.0,
+        2.0,
+        step=0.1,
+        help="An individual is extreme for an allele when |z| of its importance is above this",
+    )
+    pct = c2.slider(
+        "Clumpiness percentile",
+        1.0,
+        50.0,
+        5.0,
+        step=1.0,
+        help="Top share used by the concentration measure",
+    )
+    method = c3.selectbox(
+        "Clumpiness method", ["concentration", "gini", "entropy", "adaptive"], help=METHOD_HELP
+    )
+    return {"z_threshold": z, "clumpiness_percentile": pct, "method": method}
+
+
+def start(ds, imp, cand, params: dict, key: dict) -> None:
+    def work(job):
+        job.progress(0, 2, "Scoring candidate alleles")
+        scores = tl.vida(imp.matrix, ds.allele_columns, candidates=cand, **params)
+        out = {"scores": scores}
+        if ds.truth is not None:
+            job.progress(1, 2, "Comparing with the simulation truth")
+            rng = np.random.default_rng(0)
+            try:
+                out["evaluation"] = tl.evaluate_vida(scores, ds.truth, rng=rng, n_bootstrap=200)
+                inter, direct = tl.importance_by_class(imp.matrix, ds.allele_columns, ds.truth)
+                out["qq"] = tl.qq_data(inter, direct, rng=rng)
+                out["kurtosis"] = tl.kurtosis_test(inter, direct, rng=rng, n_bootstrap=500)
+            except DataError as err:
+                out["evaluation_error"] = str(err)
+        return out
+
+    state.start_job("vida", work, settings={**params, **key}, label="VIDA")
+
+
+def start_grid(ds, imp, cand, key: dict) -> None:
+    def work(job):
+        job.progress(0, 1, "Running VIDA over the parameter grid")
+        return tl.vida_grid(imp.matrix, ds.allele_columns, candidates=cand, truth=ds.truth)
+
+    state.start_job("vida-grid", work, settings=key, label="VIDA grid")
+
+
+def show(result: dict) -> None:
+    scores = result["scores"]
+    st.subheader("Ranked alleles")
+    ranked = scores.sort_values("vida_score", ascending=False, na_position="last")
+    n_scored = int(np.isfinite(ranked["vida_score"].to_numpy(dtype=float)).sum())
+    st.caption(
+        f"{n_scored} of {len(ranked)} candidates scored (the others: see 'status'). "
+        "Higher scores: the allele's extreme individuals are also extreme for its "
+        "partners, in a clumped way, a sign of interaction."
+    )
+    st.dataframe(ranked, hide_index=True, height=320)
+    ui.download_table(ranked, "vida_scores.csv")
+    if "evaluation_error" in result:
+        st.info(result["evaluation_error"])
+    ev = result.get("evaluation")
+    if ev is None:
+        return
+    st.subheader("Against the simulation truth")
+    st.caption(
+        f"{ev.n_interacting} interacting and {ev.n_non_interacting} non-interacting "
+        f"causal alleles scored. Mann-Whitney p = {ev.mann_whitney.get('p_value', float('nan')):.3g}."
+    )
+    c1, c2 = st.columns(2)
+    with c1:
+        ui.figure(pl.vida_roc(ev.roc, auc=ev.auc, youden=ev.youden), "vida_roc.html")
+    with c2:
+        ui.figure(pl.vida_enrichment(ev.enrichment), "vida_enrichment.html")
+    c1, c2 = st.columns(2)
+    with c1:
+        ui.figure(pl.vida_score_distributions(ev.labelled), "vida_scores.html")
+    with c2:
+        if "qq" in result:
+            ui.figure(pl.vida_qq(result["qq"], kurtosis=result.get("kurtosis")), "vida_qq.html")
+
+
+st.title("VIDA: interaction screen")
+ds, run = ui.require_run()
+imp = state.latest("importance")
+if imp is None or imp.tier != "genotype":
+    st.info("VIDA needs the per-individual importance of the genotype tier. Compute it first.")
+    st.page_link("pages/importance.py", label="Go to Importance", icon=":material/bar_chart:")
+    st.stop()
+key, cand = candidate_form(ds, imp)
+params = parameter_form()
+job = state.job("vida")
+ready = cand is not None
+if st.button(
+    "Run VIDA",
+    type="primary",
+    disabled=not ready or (job is not None and job.active),
+    icon=":material/hub:",
+):
+    start(ds, imp, cand, params, key)
+ui.poll_job("vida")
+result = state.cached("vida", **params, **key) if ready else None
+if result is None and state.latest("vida") is not None:
+    result = state.latest("vida")
+    st.caption("Showing the last VIDA run (its settings differ from those above).")
+if result is not None:
+    show(result)
+if ds.truth is not None and ready:
+    with st.expander("Parameter search (grid over z threshold, percentile and method)"):
+        st.caption("Runs VIDA for every setting and reports the AUC against the simulation truth.")
+        gjob = state.job("vida-grid")
+        if st.button("Run the grid search", disabled=gjob is not None and gjob.active):
+            start_grid(ds, imp, cand, key)
+        ui.poll_job("vida-grid")
+        grid = state.cached("vida-grid", **key)
+        if grid is not None:
+            best = tl.best_of_grid(grid)
+            if best:
+                st.success(
+                    f"Best AUC {best['auc']:.3f}: z = {best['z_threshold']}, "
+                    f"percentile {best['clumpiness_percentile']}, {best['method']}."
+                )
+            ui.figure(pl.vida_grid_heatmap(grid), "vida_grid.html")
+            ui.download_table(grid, "vida_grid.csv")

@@ -1,0 +1,58 @@
+"""Hosted mode: limits read from environment variables (documented in docs/hosting.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one user may ask for. ``None`` = no limit (local use)."""
+
+    hosted: bool
+    max_individuals: int | None
+    max_markers: int | None
+    max_epochs: int | None
+    max_training_jobs: int
+    max_upload_mb: int
+
+
+@cache
+def limits() -> Limits:
+    """Limits for this process, from the environment (read once).
+
+    ``GPATLAS_HOSTED=1`` turns hosted mode on. Then ``GPATLAS_MAX_INDIVIDUALS`` (default 5000),
+    ``GPATLAS_MAX_MARKERS`` (50000), ``GPATLAS_MAX_EPOCHS`` (500 per tier) and
+    ``GPATLAS_MAX_TRAINING_JOBS`` (1 training at a time across all users) apply. Locally only
+    ``GPATLAS_MAX_TRAINING_JOBS`` (default 2) and ``GPATLAS_MAX_UPLOAD_MB`` (200) are used.
+    """
+    hosted = os.environ.get("GPATLAS_HOSTED", "").strip().lower() in {"1", "true", "yes", "on"}
+    if hosted:
+        return Limits(
+            hosted=True,
+            max_individuals=_int("GPATLAS_MAX_INDIVIDUALS", 5000),
+            max_markers=_int("GPATLAS_MAX_MARKERS", 50000),
+            max_epochs=_int("GPATLAS_MAX_EPOCHS", 500),
+            max_training_jobs=_int("GPATLAS_MAX_TRAINING_JOBS", 1),
+            max_upload_mb=_int("GPATLAS_MAX_UPLOAD_MB", 200),
+        )
+    return Limits(
+        hosted=False,
+        max_individuals=None,
+        max_markers=None,
+        max_epochs=None,
+        max_training_jobs=_int("GPATLAS_MAX_TRAINING_JOBS", 2),
+        max_upload_mb=_int("GPATLAS_MAX_UPLOAD_MB", 200),
+    )

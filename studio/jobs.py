@@ -1,0 +1,182 @@
+"""Background jobs: long work runs in a thread, the page polls it.
+
+A :class:`Job` is owned by one browser session (it lives in that session's
+``st.session_state``), so one user's work never mixes with another's. The core reports through
+callbacks; a job turns them into progress and a stop flag. A process-wide :class:`SlotQueue`
+limits how many heavy jobs (training) run at once across all sessions; waiting jobs see their
+place in the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+log = logging.getLogger("gpatlas.studio")
+
+Status = Literal["queued", "running", "done", "failed", "stopped"]
+
+
+class JobStopped(Exception):
+    """Raised inside a job when the user pressed Stop while it waited in the queue."""
+
+
+@dataclass
+class Job:
+    """One piece of background work and what it has reported so far."""
+
+    kind: str
+    key: str
+    label: str = ""
+    status: Status = "queued"
+    done: float = 0.0
+    total: float = 0.0
+    message: str = ""
+    result: Any = None
+    error: str | None = None
+    events: list = field(default_factory=list)
+    queue_position: int | None = None
+    meta: dict = field(default_factory=dict)
+    created: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    finished: float | None = None
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    # ------------------------------------------------------------ callbacks
+    def stop(self) -> None:
+        """Ask the job to stop at the next check (the core polls ``should_stop``)."""
+        self._stop.set()
+
+    def should_stop(self) -> bool:
+        return self._stop.is_set()
+
+    def progress(self, done: float, total: float, message: str | None = None) -> None:
+        self.done, self.total = float(done), float(total)
+        if message is not None:
+            self.message = message
+
+    # ------------------------------------------------------------- reading
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done / self.total) if self.total > 0 else 0.0
+
+    @property
+    def elapsed(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.monotonic()) - self.started
+
+    def eta_seconds(self) -> float | None:
+        """Time left if work goes on at the average pace so far (None before any progress)."""
+        if self.status != "running" or self.done <= 0 or self.total <= 0:
+            return None
+        return self.elapsed * (self.total - self.done) / self.done
+
+
+class SlotQueue:
+    """At most ``capacity`` jobs hold a slot at once; the others wait first come, first served."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(1, int(capacity))
+        self._cond = threading.Condition()
+        self._running: list[Job] = []
+        self._waiting: list[Job] = []
+
+    def _update_positions(self) -> None:
+        for i, job in enumerate(self._waiting):
+            job.queue_position = i + 1
+
+    @contextmanager
+    def slot(self, job: Job) -> Iterator[None]:
+        with self._cond:
+            self._waiting.append(job)
+            self._update_positions()
+            while self._waiting[0] is not job or len(self._running) >= self.capacity:
+                if job.should_stop():
+                    self._waiting.remove(job)
+                    self._update_positions()
+                    self._cond.notify_all()
+                    raise JobStopped
+                self._cond.wait(timeout=0.5)
+            self._waiting.remove(job)
+            self._running.append(job)
+            job.queue_position = None
+            self._update_positions()
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running.remove(job)
+                self._cond.notify_all()
+
+    @property
+    def n_running(self) -> int:
+        return len(self._running)
+
+    @property
+    def n_waiting(self) -> int:
+        return len(self._waiting)
+
+
+def _execute(
+    job: Job, fn: Callable[[Job], Any], queue: SlotQueue | None, user_errors: tuple
+) -> None:
+    try:
+        if queue is not None:
+            with queue.slot(job):
+                job.status, job.started = "running", time.monotonic()
+                job.result = fn(job)
+        else:
+            job.status, job.started = "running", time.monotonic()
+            job.result = fn(job)
+        job.status = "stopped" if job.should_stop() else "done"
+    except JobStopped:
+        job.status = "stopped"
+    except user_errors as err:
+        job.status, job.error = "failed", str(err)
+    except Exception as err:  # a bug, not the user's fault: log it, show a short message
+        log.exception("background job %s failed", job.kind)
+        job.status = "failed"
+        job.error = f"Unexpected error ({type(err).__name__}): {err}"
+    finally:
+        if job.started is None:
+            job.started = time.monotonic()
+        job.finished = time.monotonic()
+
+
+def run_job(
+    job: Job,
+    fn: Callable[[Job], Any],
+    *,
+    queue: SlotQueue | None = None,
+    synchronous: bool = False,
+    user_errors: tuple[type[BaseException], ...] = (ValueError,),
+) -> Job:
+    """Run ``fn(job)`` in a daemon thread (or right here when ``synchronous``) and return the job.
+
+    ``fn`` reports through ``job.progress`` / ``job.events`` and checks ``job.should_stop``; its
+    return value becomes ``job.result``. Errors of the types in ``user_errors`` (``DataError`` is a
+    ``ValueError``) become ``job.error`` verbatim; any other error is logged with its traceback
+    and summarised in one line.
+    """
+    if synchronous:
+        _execute(job, fn, queue, user_errors)
+    else:
+        thread = threading.Thread(
+            target=_execute,
+            args=(job, fn, queue, user_errors),
+            name=f"gpatlas-{job.kind}",
+            daemon=True,
+        )
+        thread.start()
+    return job

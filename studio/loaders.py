@@ -1,0 +1,62 @@
+"""Dataset loaders for the Data and Home pages (thin wrappers over gpatlas_core.io / sim)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from gpatlas_core.io import DataError
+
+from .hosting import limits
+
+
+@st.cache_resource(show_spinner="Loading the yeast sample…", max_entries=2)
+def yeast_sample(missing_policy: str = "own_state"):
+    """The shipped BY x RM sample (read once per process and policy; treat as read-only)."""
+    from gpatlas_core.io import load_yeast_sample
+
+    return load_yeast_sample(missing_policy=missing_policy)
+
+
+def simulate(settings: dict, seed: int):
+    """A simulated population with truth (``settings`` are SimulationConfig fields)."""
+    from gpatlas_core.sim import SimulationConfig
+    from gpatlas_core.sim import simulate as _simulate
+
+    ds = _simulate(SimulationConfig(**settings), rng=np.random.default_rng(seed))
+    ds.name = f"simulation (seed {seed})"
+    return ds
+
+
+def read_limits():
+    """ReadLimits for uploads in hosted mode (None locally: the readers' own defaults)."""
+    lim = limits()
+    from gpatlas_core.io import ReadLimits
+
+    kwargs = {"max_upload_bytes": lim.max_upload_mb * 1024 * 1024}
+    if lim.hosted:
+        kwargs.update(max_samples=lim.max_individuals, max_markers=lim.max_markers)
+    return ReadLimits(**kwargs)
+
+
+def read_uploaded(files, missing_policy: str):
+    """Read Streamlit uploads with the core's layout detection."""
+    from gpatlas_core.io import read_uploaded as _read
+
+    if not files:
+        raise DataError("choose at least one file to upload")
+    return _read([(f.name, f) for f in files], missing_policy=missing_policy, limits=read_limits())
+
+
+def check_size(ds) -> None:
+    """Hosted mode: refuse datasets above the limits, with the limit in the message."""
+    lim = limits()
+    if lim.max_individuals is not None and ds.n_samples > lim.max_individuals:
+        raise DataError(
+            f"this server accepts at most {lim.max_individuals:,} individuals; "
+            f"the dataset has {ds.n_samples:,}"
+        )
+    if lim.max_markers is not None and ds.n_loci > lim.max_markers:
+        raise DataError(
+            f"this server accepts at most {lim.max_markers:,} markers; the dataset has {ds.n_loci:,}"
+        )

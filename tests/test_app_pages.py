@@ -1,0 +1,194 @@
+"""Every page of the app runs (AppTest) on a tiny simulation and shows its key elements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest
+
+from gpatlas_core.sim import SimulationConfig, simulate
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 120
+
+
+def tiny():
+    cfg = SimulationConfig(
+        n_individuals=60, n_loci=30, n_alleles=3, n_traits=4, causal_per_trait=4, p_interaction=0.3
+    )
+    ds = simulate(cfg, rng=np.random.default_rng(7))
+    ds.name = "tiny"
+    return ds
+
+
+def app(page: str | None = None, **state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["sync_jobs"] = True  # background jobs run in the script thread
+    at.session_state["debug"] = True  # page errors surface as at.exception
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = (
+        [m.value for m in at.markdown] + [t.value for t in at.title] + [h.value for h in at.header]
+    )
+    parts += [i.value for i in at.info] + [c.value for c in at.caption]
+    return "\n".join(map(str, parts))
+
+
+def button(at: AppTest, label: str):
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button {label!r}; have {[b.label for b in at.button]}"
+    return matches[0]
+
+
+def test_home_without_data():
+    at = app()
+    assert at.title[0].value == "G-P Atlas Studio"
+    assert "No dataset loaded yet." in texts(at)
+    button(at, "Load the yeast sample")
+
+
+def test_data_simulate_and_qc():
+    at = app("pages/data.py")
+    assert "Choose a source above" in texts(at)
+    button(at, "Simulate")  # present
+    at.slider[0].set_value(100)  # individuals
+    at.slider[1].set_value(40)  # loci
+    at.slider[3].set_value(5)  # traits
+    button(at, "Simulate").click().run()
+    assert not at.exception, at.exception
+    assert "Check the data" in texts(at)
+    assert at.session_state["dataset"].n_samples == 100
+    assert len(at.metric) >= 5
+
+
+def test_failed_load_shows_error_and_keeps_previous_dataset(monkeypatch):
+    from studio import hosting
+
+    monkeypatch.setenv("GPATLAS_HOSTED", "1")
+    monkeypatch.setenv("GPATLAS_MAX_INDIVIDUALS", "500")
+    hosting.limits.cache_clear()
+    try:
+        at = app("pages/data.py", dataset=tiny())
+        assert "Check the data: tiny" in texts(at)
+        button(at, "Load the yeast sample").click().run()  # 1,008 individuals > 500
+        assert not at.exception, at.exception
+        errors = " ".join(e.value for e in at.error)
+        assert "at most 500 individuals" in errors and "previous dataset, tiny" in errors
+        assert at.session_state["dataset"].name == "tiny"
+    finally:
+        monkeypatch.delenv("GPATLAS_HOSTED")
+        hosting.limits.cache_clear()
+
+
+def test_train_page_requires_data():
+    at = app("pages/train.py")
+    assert "No dataset yet" in texts(at)
+
+
+def trained_app(page: str = "pages/train.py") -> AppTest:
+    """Train a tiny model through the Train page (2 + 2 epochs, synchronous)."""
+    at = app("pages/train.py", dataset=tiny())
+    at.number_input(key="e1-quick").set_value(3)
+    at.number_input(key="e2-quick").set_value(2)
+    button(at, "Start training").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["run"] is not None
+    if page != "pages/train.py":
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, at.exception
+    return at
+
+
+def test_train_page_trains_and_shows_results():
+    at = trained_app()
+    body = texts(at)
+    assert "Results on the test individuals" in body
+    assert any("Ridge" in str(c) for df in at.dataframe for c in df.value.columns)
+    assert at.session_state["run"].status == "finished"
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download the run bundle (zip)" in labels
+
+
+@pytest.mark.slow  # sklearn's t-SNE: 1,000 iterations per encoder
+def test_latent_page_embeds_both_encoders():
+    at = trained_app("pages/latent.py")
+    button(at, "Compute t-SNE").click().run()
+    assert not at.exception, at.exception
+    assert at.get("plotly_chart"), "no t-SNE figure"
+    at.radio[0].set_value("the genotype at a locus").run()
+    assert not at.exception, at.exception
+
+
+def test_run_bundle_round_trip(tmp_path):
+    import io
+    import zipfile
+
+    from gpatlas_core.io import DataError
+    from studio import bundle
+
+    at = trained_app()
+    run = at.session_state["run"]
+    data = bundle.run_to_zip(run)
+    back = bundle.run_from_zip(data)
+    assert back.dataset_fingerprint == run.dataset_fingerprint
+    assert back.traits == run.traits
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("run/weights.pkl", b"\x80\x04")
+    with pytest.raises(DataError, match="not allowed"):
+        bundle.run_from_zip(evil.getvalue())
+    with pytest.raises(DataError, match="not a zip"):
+        bundle.run_from_zip(b"hello")
+
+
+def importance_app(page: str = "pages/importance.py") -> AppTest:
+    at = trained_app("pages/importance.py")
+    at.slider[0].set_value(20)  # fewer bootstrap resamples
+    button(at, "Compute importance").click().run()
+    assert not at.exception, at.exception
+    if page != "pages/importance.py":
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, at.exception
+    return at
+
+
+def test_importance_page_manhattan_top_loci_and_truth():
+    at = importance_app()
+    body = texts(at) + "\n".join(s.value for s in at.subheader)
+    assert "Top loci" in body and "Recovery of what is known" in body
+    assert len(at.get("plotly_chart")) >= 3  # Manhattan, causal ROC, importance vs weight
+    table = at.dataframe[0].value
+    assert {"marker", "chromosome", "position", "importance"} <= set(table.columns)
+    at.selectbox[0].set_value(at.session_state["dataset"].traits[0]).run()  # one trait
+    assert not at.exception, at.exception
+    at.selectbox[1].set_value("1").run()  # zoom to chromosome 1
+    assert not at.exception, at.exception
+
+
+def test_vida_page_runs_and_evaluates_against_truth():
+    at = importance_app("pages/vida.py")
+    at.radio[0].set_value("Causal alleles (simulation truth)").run()
+    button(at, "Run VIDA").click().run()
+    assert not at.exception, at.exception
+    assert "Ranked alleles" in "\n".join(s.value for s in at.subheader)
+    assert "vida_score" in at.dataframe[0].value.columns
+
+
+def test_vida_page_asks_for_importance_first():
+    at = trained_app("pages/vida.py")
+    assert "Compute it first" in texts(at)

@@ -1,0 +1,200 @@
+"""End to end in a real headless browser: yeast sample -> train (quick) -> importance -> VIDA ->
+latent space, with a screenshot of each page under tests/artifacts/.
+
+Skipped when chromium or Playwright is missing. ``GPATLAS_E2E_EPOCHS=a,b`` overrides the quick
+preset's epochs per tier (for a faster local check).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = os.environ.get("GPATLAS_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer on {url}")
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        pytest.skip("chromium not installed")
+    pytest.importorskip("playwright.sync_api")
+    port = free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    log = open(artifacts_log(), "w")  # closed in the finally below
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url, 60)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def artifacts_log() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / "e2e_server.log"
+
+
+def no_exception(page) -> None:
+    """Fail on a Streamlit exception box or our own 'Something went wrong' message."""
+    assert page.locator('[data-testid="stException"]').count() == 0, "exception on the page"
+    body = page.locator("body").inner_text()
+    for bad in ("Traceback (most recent call last)", "Something went wrong", "Unexpected error"):
+        assert bad not in body, f"{bad!r} on the page:\n{body[:2000]}"
+
+
+def idle(page, timeout: float = 60) -> None:
+    """Wait until the app has finished its script run (no 'Running…' status)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(
+        state="detached", timeout=timeout * 1000
+    )
+
+
+def go(page, name: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+    page.wait_for_timeout(500)
+    idle(page)
+
+
+def shot(page, name: str) -> None:
+    """Screenshot of the whole page: Streamlit scrolls inside its main block, so the viewport is
+    made as tall as that block for the picture."""
+    height = page.evaluate(
+        "() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight"
+    )
+    page.set_viewport_size({"width": 1400, "height": int(min(max(height, 1000), 9000))})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_whole_workflow_in_a_browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        try:
+            workflow(page, server)
+        except Exception:
+            shot(page, "failure")
+            raise
+        finally:
+            browser.close()
+
+
+def workflow(page, server: str) -> None:
+    """The clicks of a first-time user, one page after the other."""
+    page.goto(server)
+    page.get_by_text("G-P Atlas Studio").first.wait_for()
+    idle(page)
+    page.get_by_role("button", name="Load the yeast sample").click()
+    page.get_by_text("1,008 individuals", exact=False).first.wait_for(timeout=120_000)
+    idle(page)
+    no_exception(page)
+    shot(page, "1_home")
+
+    go(page, "Data")
+    page.get_by_text("Check the data").first.wait_for()
+    idle(page)
+    no_exception(page)
+    shot(page, "2_data")
+
+    go(page, "Train")
+    epochs = os.environ.get("GPATLAS_E2E_EPOCHS")
+    if epochs:
+        e1, e2 = epochs.split(",")
+        page.get_by_text("Advanced settings").click()
+        page.get_by_label("Epochs, tier 1 (phenotypes)").fill(e1)
+        page.get_by_label("Epochs, tier 2 (genotypes)").fill(e2)
+        page.keyboard.press("Tab")
+        idle(page)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Results on the test individuals").first.wait_for(timeout=600_000)
+    idle(page)
+    no_exception(page)
+    shot(page, "3_train")
+
+    go(page, "Importance")
+    page.get_by_role("button", name="Compute importance").click()
+    page.get_by_text("Top loci").first.wait_for(timeout=300_000)
+    idle(page)
+    no_exception(page)
+    shot(page, "4_importance")
+
+    go(page, "VIDA")
+    page.get_by_role("button", name="Run VIDA").click()
+    page.get_by_text("Ranked alleles").first.wait_for(timeout=300_000)
+    idle(page)
+    no_exception(page)
+    shot(page, "5_vida")
+
+    go(page, "Latent space")
+    page.get_by_role("button", name="Compute t-SNE").click()
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    idle(page)
+    no_exception(page)
+    shot(page, "6_latent")
