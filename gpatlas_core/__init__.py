@@ -4,7 +4,7 @@ The core never imports streamlit; the app and the CLI are thin layers over it.
 """
 
 from .config import GPAtlasConfig, ModelConfig, TrainConfig, preset
-from .io import Dataset, DataError, Truth
+from .io import DataError, Dataset, Truth
 from .sim import SimulationConfig, simulate
 
 __all__ = [
