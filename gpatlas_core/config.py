@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Device = Literal["auto", "cpu", "cuda"]
-PresetName = Literal["paper-simulated", "paper-yeast", "quick"]
+PresetName = Literal["studio", "quick", "paper-simulated", "paper-yeast"]
 
 
 @dataclass
@@ -39,6 +39,9 @@ class TrainConfig:
     """Per-bit genotype flip probability; None = the reference mapping q(1-q) from gen_noise."""
     l1: float = 0.8
     l2: float = 0.01
+    weight_decay: float = 0.0
+    """Decoupled (AdamW) weight decay on the genotype encoder GQ in tier 2 (0 = the reference's
+    plain Adam)."""
     test_fraction: float = 0.2
     validation_fraction: float = 0.0
     """Share of the training split held out for early stopping (0 = none, the reference)."""
@@ -48,6 +51,13 @@ class TrainConfig:
     """Mask missing phenotypes out of losses and metrics (False = reference zero-fill)."""
     standardize: bool = False
     """Per-trait standardisation for training; predictions and metrics stay on the original scale."""
+    average_genotype_from: int | None = None
+    """Tier 2: average the genotype encoder's weights over the ends of the epochs after this
+    one (stochastic weight averaging), then re-estimate its BatchNorm statistics. None = off
+    (the reference keeps the last epoch's weights)."""
+    recalibrate_bn: bool = False
+    """After each tier, re-estimate BatchNorm running statistics over the whole training set
+    (False = the reference: running statistics from momentum 0.8, ~the last batch)."""
     seed: int = 47
     device: Device = "auto"
 
@@ -77,13 +87,34 @@ class GPAtlasConfig:
         )
 
 
+_STUDIO_MODEL = ModelConfig(latent=64, e_hidden=128, d_hidden=128, ge_hidden=256, bn_momentum=0.05)
+_STUDIO_TRAIN = TrainConfig(
+    epochs_phenotype=100,
+    epochs_genotype=30,
+    sd_noise=0.1,
+    flip_probability=0.3,
+    l1=0.0,
+    l2=0.0,
+    standardize=True,
+    recalibrate_bn=True,
+    average_genotype_from=10,
+)
+"""The ``studio`` settings: the paper's two-tier architecture (frozen decoder) with settings
+measured on the yeast sample and the paper-size simulation (bench/RESULTS_training.md)."""
+
+
 def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
     """A named preset; keyword arguments override TrainConfig fields.
 
     - ``paper-simulated``: method.md section 2, simulated column.
     - ``paper-yeast``: yeast column (e/d hidden 64, ge_hidden 2048).
-    - ``quick``: the yeast architecture with fewer epochs, for the demo (about a minute
-      on the yeast sample on 2 CPU cores).
+    - ``studio`` (the app's default): the same two tiers with a frozen decoder, sized and
+      trained for accuracy: latent 64, e/d hidden 128, ge_hidden 256; standardised traits,
+      phenotype noise 0.1, genotype flip probability 0.3, no L1/L2 on column sums, BatchNorm
+      statistics re-estimated over the training set, tier-2 weights averaged over epochs 11-30
+      (100 / 30 epochs, a few minutes on the yeast sample on 2 CPU cores).
+    - ``quick``: ``studio`` with 40 / 12 epochs (averaging from epoch 7), for the demo (about
+      a minute on the yeast sample).
     """
     if name == "paper-simulated":
         model = ModelConfig(latent=32, e_hidden=32, d_hidden=32, ge_hidden=32)
@@ -91,13 +122,22 @@ def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
     elif name == "paper-yeast":
         model = ModelConfig(latent=32, e_hidden=64, d_hidden=64, ge_hidden=2048)
         train = TrainConfig()
+    elif name == "studio":
+        model = _STUDIO_MODEL
+        train = dataclasses.replace(_STUDIO_TRAIN)
     elif name == "quick":
-        model = ModelConfig(latent=32, e_hidden=64, d_hidden=64, ge_hidden=2048)
-        train = TrainConfig(epochs_phenotype=30, epochs_genotype=6)
+        model = _STUDIO_MODEL
+        train = dataclasses.replace(
+            _STUDIO_TRAIN, epochs_phenotype=40, epochs_genotype=12, average_genotype_from=6
+        )
     else:
-        raise ValueError(f"unknown preset {name!r}; choose paper-simulated, paper-yeast or quick")
+        raise ValueError(
+            f"unknown preset {name!r}; choose studio, quick, paper-simulated or paper-yeast"
+        )
+    model = dataclasses.replace(model)
     train = dataclasses.replace(train, **train_overrides)
     return GPAtlasConfig(model=model, train=train, preset=name)
 
 
-PRESETS: tuple[str, ...] = ("quick", "paper-simulated", "paper-yeast")
+PRESETS: tuple[str, ...] = ("studio", "quick", "paper-simulated", "paper-yeast")
+"""Preset names, the app's default first."""

@@ -36,6 +36,7 @@ from .run import LOSS_COLUMNS, Run, Scaler, empty_networks
 
 Tier = Literal["phenotype", "genotype"]
 _CHECKPOINT_EVERY_S = 60.0
+_RECALIBRATE_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,11 @@ class _Trainer:
             first.weight = nn.Parameter(self.wt.T, requires_grad=False)
             params = [self.wt] + [prm for prm in run.gq.parameters() if prm is not first.weight]
         fused = self.dev.type in ("cpu", "cuda")
+        if tier == "genotype" and cfg.weight_decay:
+            opt = torch.optim.AdamW(
+                params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, fused=fused
+            )
+            return params, opt
         return params, torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, fused=fused)
 
     def _finish_tier(self, tier: Tier) -> None:
@@ -289,8 +295,7 @@ class _Trainer:
             n_done = max(state["n_done"], 1)
             train_loss = float(state["loss_sum"]) / n_done
             reg_loss = float(state["reg_sum"]) / n_done
-            test_loss = self.loss_on(tier, "test")
-            val_loss = self.loss_on(tier, "validation") if use_val else None
+            test_loss, val_loss = self._epoch_losses(tier, use_val)
             epoch = state["epoch"] + 1
             row = [tier, epoch, train_loss, test_loss, val_loss, reg_loss, seconds]
             self.rows.append([np.nan if v is None else v for v in row])
@@ -305,6 +310,9 @@ class _Trainer:
                     }
                 else:
                     state["bad"] += 1
+            avg_from = cfg.average_genotype_from
+            if tier == "genotype" and avg_from is not None and epoch > avg_from:
+                _accumulate_average(state, run.gq)
             state.update(epoch=epoch, perm=None)
             if on_epoch is not None:
                 on_epoch(
@@ -322,7 +330,10 @@ class _Trainer:
                 state["opt"] = opt.state_dict()["state"]
                 save_cb(tier, state)
                 last_save = time.perf_counter()
-        if use_val and state.get("best_state") is not None:
+        if state.get("avg") is not None:  # weight averaging replaces the best-epoch weights
+            run.gq.load_state_dict({**run.gq.state_dict(), **state["avg"]})
+            run.info.setdefault("averaged_epochs", {})[tier] = state["n_avg"]
+        elif use_val and state.get("best_state") is not None:
             best = state["best_state"]
             for i, net in enumerate(trained):
                 prefix = f"{i}."
@@ -332,7 +343,83 @@ class _Trainer:
             run.info.setdefault("best_epoch", {})[tier] = state["best_epoch"]
         run.info.setdefault("epochs_run", {})[tier] = state["epoch"]
         self._finish_tier(tier)
+        if cfg.recalibrate_bn or state.get("avg") is not None:
+            self.recalibrate_bn(tier)
         return True
+
+    @torch.no_grad()
+    def recalibrate_bn(self, tier: Tier, *, max_rows: int | None = None) -> None:
+        """Re-estimate the BatchNorm running statistics of the networks trained in ``tier`` as a
+        plain average over the training set (noise-free inputs, in chunks of
+        ``_RECALIBRATE_CHUNK`` rows: the exact training-set mean and unbiased variance when the
+        training set fits in one chunk, the average of the chunks' statistics otherwise).
+
+        With the reference's momentum 0.8 (PyTorch semantics) the running statistics are ~the
+        last batch of 16, so eval-mode predictions depend on which individuals came last; with
+        genotype noise they are also statistics of noisy inputs. Tier 1 re-estimates Q and P
+        (before tier 2 trains GQ against the frozen P); tier 2 only GQ. ``max_rows`` uses the
+        first rows of the training part only (the per-epoch losses).
+        """
+        run, d, bs = self.run, self.parts["train"], _RECALIBRATE_CHUNK
+        n = d.n if max_rows is None else min(d.n, max_rows)
+        nets = [run.q, run.p] if tier == "phenotype" else [run.gq]
+        bns = [mod for net in nets for mod in net.modules() if isinstance(mod, nn.BatchNorm1d)]
+        if not bns or n < 2:
+            return
+        saved = [mod.momentum for mod in bns]
+        for mod in bns:
+            mod.reset_running_stats()
+            mod.momentum = None  # cumulative moving average
+        for net in nets:
+            net.train()
+        for i in range(0, n, bs):
+            j = min(i + bs, n)
+            if j - i < 2:
+                break
+            if tier == "phenotype":
+                run.p(run.q(d.t[i:j]))
+            else:
+                run.gq(d.x[i:j].float())
+        for mod, mom in zip(bns, saved, strict=True):
+            mod.momentum = mom
+        for net in nets:
+            net.eval()
+
+    def _epoch_losses(self, tier: Tier, use_val: bool) -> tuple[float | None, float | None]:
+        """Test and validation loss after an epoch. With ``recalibrate_bn`` they are computed
+        with BatchNorm statistics re-estimated on (up to 512) training rows, as the final model
+        will be, and the training-time running statistics are put back afterwards."""
+        trained = [self.run.q, self.run.p] if tier == "phenotype" else [self.run.gq]
+        bns = [m for net in trained for m in net.modules() if isinstance(m, nn.BatchNorm1d)]
+        keep = None
+        if self.cfg.recalibrate_bn:
+            keep = [
+                (m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone())
+                for m in bns
+            ]
+            self.recalibrate_bn(tier, max_rows=512)
+        test_loss = self.loss_on(tier, "test")
+        val_loss = self.loss_on(tier, "validation") if use_val else None
+        if keep is not None:
+            with torch.no_grad():
+                for m, (mean, var, nbt) in zip(bns, keep, strict=True):
+                    m.running_mean.copy_(mean)
+                    m.running_var.copy_(var)
+                    m.num_batches_tracked.copy_(nbt)
+        return test_loss, val_loss
+
+
+def _accumulate_average(state: dict, net: nn.Module) -> None:
+    """Running mean of ``net``'s floating-point parameters over epoch ends (stochastic weight
+    averaging, Izmailov et al. 2018); BatchNorm statistics are re-estimated afterwards."""
+    cur = {k: v.detach() for k, v in net.named_parameters()}
+    if state.get("avg") is None:
+        state["avg"] = {k: v.clone() for k, v in cur.items()}
+        state["n_avg"] = 1
+        return
+    state["n_avg"] += 1
+    for k, v in cur.items():
+        state["avg"][k] += (v - state["avg"][k]) / state["n_avg"]
 
 
 # -------------------------------------------------------------- resumable state
@@ -345,7 +432,10 @@ def _pack_state(tier: Tier, state: dict, gen: torch.Generator) -> dict:
     tensors: dict[str, torch.Tensor] = {"generator": gen.get_state()}
     meta = {
         "tier": tier,
-        **{k: state.get(k) for k in ("epoch", "batch", "bad", "best_epoch", "n_done", "seconds")},
+        **{
+            k: state.get(k)
+            for k in ("epoch", "batch", "bad", "best_epoch", "n_done", "seconds", "n_avg")
+        },
         "best": None if not math.isfinite(state.get("best", math.inf)) else state["best"],
         "reg_sum": float(state.get("reg_sum", 0.0)),
         "opt_keys": {},
@@ -361,13 +451,15 @@ def _pack_state(tier: Tier, state: dict, gen: torch.Generator) -> dict:
         meta["opt_keys"][str(i)] = keys
     for k, v in (state.get("best_state") or {}).items():
         tensors[f"best.{k}"] = v
+    for k, v in (state.get("avg") or {}).items():
+        tensors[f"avg.{k}"] = v
     return {"meta": meta, "tensors": tensors}
 
 
 def _unpack_state(ck: dict, device: torch.device) -> tuple[Tier, dict, torch.Tensor]:
     meta, ten = ck["meta"], ck["tensors"]
     state = _fresh_state()
-    for k in ("epoch", "batch", "bad", "best_epoch", "n_done", "seconds", "reg_sum"):
+    for k in ("epoch", "batch", "bad", "best_epoch", "n_done", "seconds", "reg_sum", "n_avg"):
         if meta.get(k) is not None:
             state[k] = meta[k]
     state["best"] = math.inf if meta.get("best") is None else meta["best"]
@@ -383,6 +475,8 @@ def _unpack_state(ck: dict, device: torch.device) -> tuple[Tier, dict, torch.Ten
     state["opt"] = opt or None
     best = {k[5:]: v.to(device) for k, v in ten.items() if k.startswith("best.")}
     state["best_state"] = best or None
+    avg = {k[4:]: v.to(device) for k, v in ten.items() if k.startswith("avg.")}
+    state["avg"] = avg or None
     return meta["tier"], state, ten["generator"]
 
 
