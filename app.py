@@ -52,7 +52,8 @@ except Exception as err:  # a bug: log the traceback, show one line, keep the ap
     if os.environ.get("GPATLAS_DEBUG") == "1" or st.session_state.get("debug"):
         raise
     log.exception("page %s failed", page.title)
+    detail = "" if limits().hosted else f" ({type(err).__name__}: {err})"  # hosted: log only
     st.error(
-        f"Something went wrong on this page ({type(err).__name__}: {err}). "
+        f"Something went wrong on this page{detail}. "
         "Your data and results are kept; try again or reload the page."
     )

@@ -117,6 +117,7 @@ def qc(ds) -> None:
     c[0].metric("Missing phenotype values", f"{100 * s['missing_phenotype_fraction']:.1f}%")
     c[1].metric("Missing genotype calls", f"{100 * s['missing_call_fraction']:.2f}%")
     c[2].metric("Chromosomes", s["chromosomes"])
+    reader_notes(ds.report or {})
     sample_matching(ds.report or {})
     tabs = st.tabs(["Traits", "Correlation", "Missing values", "Markers", "Allele states"])
     with tabs[0]:
@@ -136,6 +137,29 @@ def qc(ds) -> None:
             st.markdown("**Known QTL**")
             st.dataframe(ds.known_qtl, hide_index=True, height=250)
             ui.download_table(ds.known_qtl, "known_qtl.csv")
+
+
+def reader_notes(report: dict) -> None:
+    """What the reader accepted but the user should know (one warning per point)."""
+    single = report.get("single_state_markers")
+    if single:
+        n, examples = single.get("count", 0), ", ".join(map(str, single.get("examples", [])[:10]))
+        st.warning(
+            f"{n:,} marker{' has' if n == 1 else 's have'} a single allele state ({examples}"
+            f"{' …' if n > 10 else ''}): no information for the model.",
+            icon=":material/info:",
+        )
+    dropped = report.get("known_qtl_dropped_traits")
+    if dropped:
+        st.warning(
+            "Known-QTL rows for traits that are not in the phenotype table were left out: "
+            + ", ".join(map(str, dropped[:20]))
+            + (" …" if len(dropped) > 20 else ""),
+            icon=":material/info:",
+        )
+    ignored = [f for f in report.get("ignored_files") or [] if f != "dataset.json"]
+    if ignored:
+        st.warning("Files not used: " + ", ".join(map(str, ignored)), icon=":material/info:")
 
 
 def sample_matching(report: dict) -> None:

@@ -86,10 +86,19 @@ def settings_form():
     return dataclasses.replace(base, train=train)
 
 
-def start_training(ds, cfg, *, resume=None) -> None:
+def start_training(ds, cfg, *, resume=None) -> bool:
+    """Queue a training job; False (with a message) when it exceeds this server's epoch cap."""
     from gpatlas_core.train import train
 
     n1, n2 = cfg.train.epochs_phenotype, cfg.train.epochs_genotype
+    cap = limits().max_epochs
+    if cap is not None and max(n1, n2) > cap:  # e.g. continuing a loaded run's long schedule
+        st.error(
+            f"This server trains at most {cap:,} epochs per tier; this run asks for "
+            f"{n1:,} + {n2:,}. Train a new run with fewer epochs, or continue it on your own "
+            "machine with the command line."
+        )
+        return False
 
     def work(job):
         def on_epoch(info):
@@ -108,6 +117,7 @@ def start_training(ds, cfg, *, resume=None) -> None:
     state.start_job(
         "train", work, settings=cfg.to_dict(), queue=state.training_queue(), label="Training"
     )
+    return True
 
 
 def _losses(events) -> pd.DataFrame:
@@ -273,8 +283,8 @@ current = state.run() if state.run_matches_dataset() else None
 if current is not None and current.status == "stopped" and not busy:
     st.info("This run was stopped before the end. You can continue where it stopped.")
     if st.button("Continue training", icon=":material/resume:"):
-        start_training(ds, current.config, resume=current)
-        st.rerun()
+        if start_training(ds, current.config, resume=current):
+            st.rerun()
 if state.run_matches_dataset():
     results(ds, state.run())
 bundle_section(state.run() if state.run_matches_dataset() else None)

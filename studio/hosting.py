@@ -27,6 +27,7 @@ class Limits:
     max_epochs: int | None
     max_training_jobs: int
     max_upload_mb: int
+    max_uncompressed_mb: int = 4096
 
 
 @cache
@@ -37,6 +38,8 @@ def limits() -> Limits:
     ``GPATLAS_MAX_MARKERS`` (50000), ``GPATLAS_MAX_EPOCHS`` (500 per tier) and
     ``GPATLAS_MAX_TRAINING_JOBS`` (1 training at a time across all users) apply. Locally only
     ``GPATLAS_MAX_TRAINING_JOBS`` (default 2) and ``GPATLAS_MAX_UPLOAD_MB`` (200) are used.
+    ``GPATLAS_MAX_UNCOMPRESSED_MB`` caps what a gzipped upload may decompress to (1024 hosted,
+    4096 locally); decompression stops there (gzip bombs).
     """
     hosted = os.environ.get("GPATLAS_HOSTED", "").strip().lower() in {"1", "true", "yes", "on"}
     if hosted:
@@ -47,6 +50,7 @@ def limits() -> Limits:
             max_epochs=_int("GPATLAS_MAX_EPOCHS", 500),
             max_training_jobs=_int("GPATLAS_MAX_TRAINING_JOBS", 1),
             max_upload_mb=_int("GPATLAS_MAX_UPLOAD_MB", 200),
+            max_uncompressed_mb=_int("GPATLAS_MAX_UNCOMPRESSED_MB", 1024),
         )
     return Limits(
         hosted=False,
@@ -55,4 +59,5 @@ def limits() -> Limits:
         max_epochs=None,
         max_training_jobs=_int("GPATLAS_MAX_TRAINING_JOBS", 2),
         max_upload_mb=_int("GPATLAS_MAX_UPLOAD_MB", 200),
+        max_uncompressed_mb=_int("GPATLAS_MAX_UNCOMPRESSED_MB", 4096),
     )

@@ -145,9 +145,16 @@ def _execute(
     except user_errors as err:
         job.status, job.error = "failed", str(err)
     except Exception as err:  # a bug, not the user's fault: log it, show a short message
+        from .hosting import limits
+
         log.exception("background job %s failed", job.kind)
         job.status = "failed"
-        job.error = f"Unexpected error ({type(err).__name__}): {err}"
+        if limits().hosted:  # no internals for strangers; the traceback is in the server log
+            job.error = (
+                "Unexpected error; the details are in the server log. Earlier results are kept."
+            )
+        else:
+            job.error = f"Unexpected error ({type(err).__name__}): {err}"
     finally:
         if job.started is None:
             job.started = time.monotonic()

@@ -33,7 +33,10 @@ def read_limits():
     lim = limits()
     from gpatlas_core.io import ReadLimits
 
-    kwargs = {"max_upload_bytes": lim.max_upload_mb * 1024 * 1024}
+    kwargs = {
+        "max_upload_bytes": lim.max_upload_mb * 1024 * 1024,
+        "max_uncompressed_bytes": lim.max_uncompressed_mb * 1024 * 1024,
+    }
     if lim.hosted:
         kwargs.update(max_samples=lim.max_individuals, max_markers=lim.max_markers)
     return ReadLimits(**kwargs)
@@ -45,6 +48,15 @@ def read_uploaded(files, missing_policy: str):
 
     if not files:
         raise DataError("choose at least one file to upload")
+    cap = limits().max_upload_mb
+    sizes = [s for s in (getattr(f, "size", None) for f in files) if isinstance(s, int)]
+    total = sum(sizes)
+    # Checked before anything is read; a single file over the cap is named by the reader.
+    if total > cap * 1024 * 1024 and max(sizes) <= cap * 1024 * 1024:
+        raise DataError(
+            f"the {len(files)} files add up to {total / 1024**2:,.1f} MB, more than this "
+            f"server's limit of {cap:,} MB in total; refused"
+        )
     return _read([(f.name, f) for f in files], missing_policy=missing_policy, limits=read_limits())
 
 
