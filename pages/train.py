@@ -15,7 +15,8 @@ from studio import bundle, state, ui
 from studio.hosting import limits
 
 PRESETS = {
-    "quick": "Quick: yeast-size network, few epochs (about a minute on the yeast sample)",
+    "quick": "Quick: the studio network with fewer epochs (a few minutes on the yeast sample)",
+    "studio": "Studio (most accurate): standardised traits, recalibrated batch-norm, averaged weights",
     "paper-yeast": "Paper, real data: yeast architecture, 250 + 250 epochs (long: hours on CPU)",
     "paper-simulated": "Paper, simulated data: small network, 250 + 250 epochs",
 }
