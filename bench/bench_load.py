@@ -221,6 +221,12 @@ def session(index: int, url: str, chromium: str, epochs: str | None, timeout_s: 
         except Exception as err:  # a failed session is a result, not a crash of the bench
             error = f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"
             traceback.print_exc()
+            try:  # what the user saw, for the post-mortem
+                shot = ROOT / "bench" / f"bench_load_failure_{os.getpid()}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                error += f" (screenshot {shot.name})"
+            except Exception:
+                pass
         finally:
             browser.close()
     return {"index": index, "times": times, "places": sorted(places), "error": error}

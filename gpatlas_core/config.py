@@ -100,7 +100,7 @@ _STUDIO_TRAIN = TrainConfig(
     average_genotype_from=10,
 )
 """The ``studio`` settings: the paper's two-tier architecture (frozen decoder) with settings
-measured on the yeast sample and the paper-size simulation (bench/RESULTS_training.md)."""
+measured on the yeast sample and the paper-size simulation (bench/RESULTS.md)."""
 
 
 def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:

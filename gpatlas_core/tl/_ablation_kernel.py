@@ -22,7 +22,7 @@ Linear layer (in float64). The work is done in two stages:
 2. From the second layer on, the ablated individuals go forward in float64 from
    ``a2_k + move``, and ``f(x) - f(ablated)`` is taken in float64. The loss difference is
    therefore not the difference of two rounded float32 losses, as in Captum's float32
-   run (see ``bench/RESULTS_importance.md``).
+   run (see ``bench/RESULTS.md``).
 
 With a missing-phenotype mask the MSE is taken over the individual's observed traits only
 (an individual with none gets zero importance). Without a mask it is the reference's plain
