@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,25 +23,14 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(ROOT / "tests"))
+from browser import CHROMIUM, CHROMIUM_ARGS, free_port, nav  # noqa: E402
+from browser import idle as _idle  # noqa: E402
+
 BARE_MAIN = """import streamlit as st
 pg = st.navigation([st.Page("a.py", title="A", default=True), st.Page("b.py", title="B")])
 pg.run()
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -70,14 +58,7 @@ class Server:
 
 
 def idle(page, timeout_s: float = 600) -> None:
-    page.wait_for_timeout(100)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(
-        state="detached", timeout=timeout_s * 1000
-    )
-
-
-def nav(page, name: str) -> None:
-    page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+    _idle(page, timeout_s, settle_ms=100)
 
 
 def bench_bare(pw, repeats: int) -> tuple[list[float], list[float]]:
@@ -88,7 +69,7 @@ def bench_bare(pw, repeats: int) -> tuple[list[float], list[float]]:
         (d / "a.py").write_text('import streamlit as st\nst.title("Page A")\n')
         (d / "b.py").write_text('import streamlit as st\nst.title("Page B")\n')
         for _ in range(repeats):
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             server = Server(d / "main.py", d)
             page = browser.new_page()
             page.goto(server.url)
@@ -108,7 +89,7 @@ def bench_bare(pw, repeats: int) -> tuple[list[float], list[float]]:
 
 def bench_app(pw, repeats: int, epochs: str | None) -> dict:
     out: dict = {"start": [], "switch_train": [], "switch_data": []}
-    browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     for i in range(repeats):
         server = Server(ROOT / "app.py", ROOT)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})

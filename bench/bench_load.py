@@ -24,35 +24,21 @@ import multiprocessing as mp
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import traceback
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(ROOT / "tests"))
+from browser import CHROMIUM_ARGS, free_port, idle, nav, page_problem, wait_http  # noqa: E402
+
 STEPS = ("open_app", "load_yeast", "train_page", "training", "importance_page", "latent_page")
-BAD_TEXT = ("Traceback (most recent call last)", "Something went wrong", "Unexpected error")
 
 
 # ------------------------------------------------------------------------------ server
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_mb(pid: int) -> float:
     """Resident set size of ``pid`` in MiB (from /proc)."""
     with open(f"/proc/{pid}/status") as fh:
@@ -116,39 +102,17 @@ def start_server(port: int, env: dict, ttl: int, log: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def wait_http(url: str, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer on {url}")
-
-
 # ----------------------------------------------------------------------------- session
-def _idle(page, timeout_s: float) -> None:
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(
-        state="detached", timeout=timeout_s * 1000
-    )
-
-
 def _check(page) -> None:
-    if page.locator('[data-testid="stException"]').count():
-        raise AssertionError("an exception box on the page")
-    body = page.locator("body").inner_text()
-    for bad in BAD_TEXT:
-        if bad in body:
-            raise AssertionError(f"{bad!r} on the page")
+    problem = page_problem(page)
+    if problem:
+        raise AssertionError(problem)
 
 
 def _go(page, name: str, ready: str, timeout_s: float) -> None:
-    page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+    nav(page, name)
     page.get_by_text(ready).first.wait_for(timeout=timeout_s * 1000)
-    _idle(page, timeout_s)
+    idle(page, timeout_s)
 
 
 def session(index: int, url: str, chromium: str, epochs: str | None, timeout_s: float) -> dict:
@@ -160,7 +124,7 @@ def session(index: int, url: str, chromium: str, epochs: str | None, timeout_s: 
     places: set[int] = set()
     error = None
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=BROWSER_ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(timeout_s * 1000)
@@ -168,13 +132,13 @@ def session(index: int, url: str, chromium: str, epochs: str | None, timeout_s: 
             t = time.perf_counter()
             page.goto(url)
             page.get_by_text("G-P Atlas Studio").first.wait_for()
-            _idle(page, timeout_s)
+            idle(page, timeout_s)
             times["open_app"] = time.perf_counter() - t
 
             t = time.perf_counter()
             page.get_by_role("button", name="Load the yeast sample").click()
             page.get_by_text("1,008 individuals", exact=False).first.wait_for()
-            _idle(page, timeout_s)
+            idle(page, timeout_s)
             times["load_yeast"] = time.perf_counter() - t
             _check(page)
 
@@ -187,7 +151,7 @@ def session(index: int, url: str, chromium: str, epochs: str | None, timeout_s: 
                 page.get_by_label("Epochs, tier 1 (phenotypes)").fill(e1)
                 page.get_by_label("Epochs, tier 2 (genotypes)").fill(e2)
                 page.keyboard.press("Tab")
-                _idle(page, timeout_s)
+                idle(page, timeout_s)
             t = time.perf_counter()
             page.get_by_role("button", name="Start training").click()
             done = page.get_by_text("Results on the test individuals").first
@@ -204,7 +168,7 @@ def session(index: int, url: str, chromium: str, epochs: str | None, timeout_s: 
                 except PlaywrightTimeout:
                     pass
                 page.wait_for_timeout(1000)
-            _idle(page, timeout_s)
+            idle(page, timeout_s)
             done.wait_for(timeout=timeout_s * 1000)
             times["training"] = time.perf_counter() - t
             _check(page)

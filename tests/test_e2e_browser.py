@@ -9,46 +9,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, free_port, idle, nav, page_problem, wait_http
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = os.environ.get("GPATLAS_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer on {url}")
 
 
 @pytest.fixture(scope="module")
@@ -98,22 +69,12 @@ def artifacts_log() -> Path:
 
 def no_exception(page) -> None:
     """Fail on a Streamlit exception box or our own 'Something went wrong' message."""
-    assert page.locator('[data-testid="stException"]').count() == 0, "exception on the page"
-    body = page.locator("body").inner_text()
-    for bad in ("Traceback (most recent call last)", "Something went wrong", "Unexpected error"):
-        assert bad not in body, f"{bad!r} on the page:\n{body[:2000]}"
-
-
-def idle(page, timeout: float = 60) -> None:
-    """Wait until the app has finished its script run (no 'Running…' status)."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(
-        state="detached", timeout=timeout * 1000
-    )
+    problem = page_problem(page)
+    assert problem is None, problem
 
 
 def go(page, name: str) -> None:
-    page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+    nav(page, name)
     page.wait_for_timeout(500)
     idle(page)
 
@@ -134,7 +95,7 @@ def test_whole_workflow_in_a_browser(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         try:
