@@ -75,3 +75,19 @@ def make_file(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return _make
+
+
+@pytest.fixture
+def hosted(monkeypatch):
+    """``hosted(**env)``: hosted mode with these GPATLAS_* variables (limits re-read)."""
+    from studio import hosting
+
+    def _set(**env: str) -> None:
+        monkeypatch.setenv("GPATLAS_HOSTED", "1")
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        hosting.limits.cache_clear()
+
+    yield _set
+    monkeypatch.undo()
+    hosting.limits.cache_clear()

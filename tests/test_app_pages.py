@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
+from apptest import button
 from streamlit.testing.v1 import AppTest
 
 from gpatlas_core.sim import SimulationConfig, simulate
@@ -45,12 +46,6 @@ def texts(at: AppTest) -> str:
     )
     parts += [i.value for i in at.info] + [c.value for c in at.caption]
     return "\n".join(map(str, parts))
-
-
-def button(at: AppTest, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r}; have {[b.label for b in at.button]}"
-    return matches[0]
 
 
 def test_home_without_data():

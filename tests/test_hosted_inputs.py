@@ -31,22 +31,6 @@ def corpus(tmp_path_factory) -> dict[str, BadInput]:
     return {c.id: c for c in cases}
 
 
-@pytest.fixture
-def hosted(monkeypatch):
-    """``hosted(**env)``: hosted mode with these GPATLAS_* variables (limits re-read)."""
-    from studio import hosting
-
-    def _set(**env: str) -> None:
-        monkeypatch.setenv("GPATLAS_HOSTED", "1")
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        hosting.limits.cache_clear()
-
-    yield _set
-    monkeypatch.undo()
-    hosting.limits.cache_clear()
-
-
 def previous_dataset():
     cfg = SimulationConfig(n_individuals=40, n_loci=20, n_traits=3, causal_per_trait=3)
     ds = simulate(cfg, rng=np.random.default_rng(3))

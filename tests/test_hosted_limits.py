@@ -15,6 +15,7 @@ import pytest
 from gpatlas_core.sim import SimulationConfig, simulate
 
 pytest.importorskip("streamlit")
+from apptest import button, page
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,22 +23,6 @@ APP = str(ROOT / "app.py")
 GENO = "sample,m1,m2,m3\ns1,A,B,A\ns2,B,B,A\ns3,A,A,B\n"
 PHENO = "sample,t1,t2\ns1,1.0,2\ns2,0.5,NA\ns3,2,3\n"
 SECRET = "/srv/secret/path.py line 42"
-
-
-@pytest.fixture
-def hosted(monkeypatch):
-    """``hosted(**env)``: hosted mode with these GPATLAS_* variables (limits re-read)."""
-    from studio import hosting
-
-    def _set(**env: str) -> None:
-        monkeypatch.setenv("GPATLAS_HOSTED", "1")
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        hosting.limits.cache_clear()
-
-    yield _set
-    monkeypatch.undo()
-    hosting.limits.cache_clear()
 
 
 @pytest.fixture
@@ -55,24 +40,6 @@ def small():
     ds = simulate(cfg, rng=np.random.default_rng(5))
     ds.name = "small"
     return ds
-
-
-def page(path: str, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    state.setdefault("sync_jobs", True)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    at.switch_page(path)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def button(at: AppTest, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r}; have {[b.label for b in at.button]}"
-    return matches[0]
 
 
 def upload(at: AppTest, files: dict[str, bytes]) -> AppTest:

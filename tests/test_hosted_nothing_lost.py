@@ -21,6 +21,7 @@ from gpatlas_core.sim import SimulationConfig, simulate
 from gpatlas_core.train import train
 
 pytest.importorskip("streamlit")
+from apptest import button, page
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -54,24 +55,6 @@ def stop_after(n_batches: int):
         return calls["n"] > n_batches
 
     return stop
-
-
-def page(path: str, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    state.setdefault("sync_jobs", True)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    at.switch_page(path)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def button(at: AppTest, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r}; have {[b.label for b in at.button]}"
-    return matches[0]
 
 
 def errors(at: AppTest) -> str:
