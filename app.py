@@ -25,6 +25,7 @@ PAGES = [
     st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
 ]
 page = st.navigation(PAGES)
+state.server_housekeeping()  # once per process (see studio/housekeeping.py)
 state.adopt_finished_jobs()  # results of background work that finished since the last run
 DONE, TODO = ":material/check_circle:", ":material/radio_button_unchecked:"
 

@@ -55,18 +55,18 @@ class MemorySampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.every = pid, every
         self._peak = 0.0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._lock = threading.Lock()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 value = rss_mb(self.pid)
             except OSError:
                 return
             with self._lock:
                 self._peak = max(self._peak, value)
-            self._stop.wait(self.every)
+            self._halt.wait(self.every)
 
     def reset(self) -> None:
         with self._lock:
@@ -77,7 +77,7 @@ class MemorySampler(threading.Thread):
             return self._peak
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
 
 def start_server(port: int, env: dict, ttl: int, log: Path) -> subprocess.Popen:

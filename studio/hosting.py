@@ -1,4 +1,4 @@
-"""Hosted mode: limits read from environment variables (documented in docs/hosting.md)."""
+"""Hosted mode: limits read from environment variables (documented in README, section Hosting)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class Limits:
     max_training_jobs: int
     max_upload_mb: int
     max_uncompressed_mb: int = 4096
+    threads_per_job: int | None = None
 
 
 @cache
@@ -39,7 +40,9 @@ def limits() -> Limits:
     ``GPATLAS_MAX_TRAINING_JOBS`` (1 training at a time across all users) apply. Locally only
     ``GPATLAS_MAX_TRAINING_JOBS`` (default 2) and ``GPATLAS_MAX_UPLOAD_MB`` (200) are used.
     ``GPATLAS_MAX_UNCOMPRESSED_MB`` caps what a gzipped upload may decompress to (1024 hosted,
-    4096 locally); decompression stops there (gzip bombs).
+    4096 locally); decompression stops there (gzip bombs). ``GPATLAS_THREADS_PER_JOB`` caps the
+    CPU threads of each background job (default: torch's own choice, all cores); on a server
+    shared by several concurrent jobs, cores / concurrent jobs avoids oversubscription.
     """
     hosted = os.environ.get("GPATLAS_HOSTED", "").strip().lower() in {"1", "true", "yes", "on"}
     if hosted:
@@ -51,6 +54,7 @@ def limits() -> Limits:
             max_training_jobs=_int("GPATLAS_MAX_TRAINING_JOBS", 1),
             max_upload_mb=_int("GPATLAS_MAX_UPLOAD_MB", 200),
             max_uncompressed_mb=_int("GPATLAS_MAX_UNCOMPRESSED_MB", 1024),
+            threads_per_job=_int("GPATLAS_THREADS_PER_JOB", 0) or None,
         )
     return Limits(
         hosted=False,
@@ -60,4 +64,5 @@ def limits() -> Limits:
         max_training_jobs=_int("GPATLAS_MAX_TRAINING_JOBS", 2),
         max_upload_mb=_int("GPATLAS_MAX_UPLOAD_MB", 200),
         max_uncompressed_mb=_int("GPATLAS_MAX_UNCOMPRESSED_MB", 4096),
+        threads_per_job=_int("GPATLAS_THREADS_PER_JOB", 0) or None,
     )

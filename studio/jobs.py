@@ -128,10 +128,22 @@ class SlotQueue:
         return len(self._waiting)
 
 
+def _limit_threads() -> None:
+    """Apply ``GPATLAS_THREADS_PER_JOB`` to torch's intra-op threads for this job's thread."""
+    from .hosting import limits
+
+    n = limits().threads_per_job
+    if n is not None:
+        import torch
+
+        torch.set_num_threads(n)
+
+
 def _execute(
     job: Job, fn: Callable[[Job], Any], queue: SlotQueue | None, user_errors: tuple
 ) -> None:
     try:
+        _limit_threads()
         if queue is not None:
             with queue.slot(job):
                 job.status, job.started = "running", time.monotonic()
@@ -159,6 +171,13 @@ def _execute(
         if job.started is None:
             job.started = time.monotonic()
         job.finished = time.monotonic()
+        log.info(
+            "job %s %s: %.1f s running, %.1f s queued",
+            job.kind,
+            job.status,
+            job.finished - job.started,
+            job.started - job.created,
+        )
 
 
 def run_job(

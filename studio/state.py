@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from . import jobs
+from . import housekeeping, jobs
 from .hosting import limits
 
 
@@ -85,6 +85,16 @@ def latest(stage: str) -> Any:
 def store(stage: str, value: Any, **settings: Any) -> None:
     results()[cache_key(stage, **settings)] = value
     _ss().setdefault("latest", {})[cache_key(stage)] = value
+
+
+# ------------------------------------------------------------------ process-wide
+@st.cache_resource
+def server_housekeeping() -> housekeeping.Janitor:
+    """Once per process: freeze start-up objects out of the GC and start the memory janitor."""
+    import gpatlas_core.pl
+    import gpatlas_core.tl  # noqa: F401  (what the pages import: frozen with the rest)
+
+    return housekeeping.start()
 
 
 # ------------------------------------------------------------------ jobs

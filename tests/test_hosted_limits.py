@@ -1,5 +1,5 @@
 """Hosted mode (GPATLAS_HOSTED=1): hidden error details, size / epoch / upload limits, and the
-process-wide training queue with the user's place in it (docs/hosting.md)."""
+process-wide training queue with the user's place in it (README, section Hosting)."""
 
 from __future__ import annotations
 

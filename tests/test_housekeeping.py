@@ -1,0 +1,114 @@
+"""Server housekeeping: the memory janitor, start-up freezing, per-job thread limits, job log."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import sys
+import threading
+import time
+
+import pytest
+import torch
+
+from studio import housekeeping, jobs
+
+
+def test_janitor_releases_memory_periodically_and_stops(monkeypatch):
+    calls = []
+    monkeypatch.setattr(housekeeping, "release_memory", lambda: calls.append(time.monotonic()))
+    janitor = housekeeping.Janitor(every=0.05)
+    janitor.start()
+    deadline = time.monotonic() + 5
+    while len(calls) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    janitor.stop()
+    janitor.join(2)
+    assert len(calls) >= 3
+    assert not janitor.is_alive()
+
+
+def test_janitor_survives_a_failing_release(monkeypatch):
+    calls = []
+
+    def boom():
+        calls.append(1)
+        raise RuntimeError("trim failed")
+
+    monkeypatch.setattr(housekeeping, "release_memory", boom)
+    janitor = housekeeping.Janitor(every=0.02)
+    janitor.start()
+    deadline = time.monotonic() + 5
+    while len(calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    alive = janitor.is_alive()
+    janitor.stop()
+    janitor.join(2)
+    assert len(calls) >= 2 and alive  # kept going after the first failure
+
+
+def test_release_memory_collects_cycles():
+    class Node:
+        pass
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    probe = [a]
+    gc.collect()
+    import weakref
+
+    ref = weakref.ref(a)
+    del a, b, probe
+    housekeeping.release_memory()
+    assert ref() is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and glibc")
+def test_rss_is_read_and_trim_is_available_on_linux():
+    rss = housekeeping.rss_mib()
+    assert rss is not None and 10 < rss < 100_000
+    # glibc's malloc_trim is found (returns whether it released anything: either is fine)
+    assert housekeeping._malloc_trim() in (True, False)
+
+
+def test_freeze_moves_live_objects_out_of_the_collector():
+    before = gc.get_freeze_count()
+    try:
+        housekeeping.freeze_imports()
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
+
+
+def test_threads_per_job_applies_inside_the_job_thread(hosted):
+    hosted(GPATLAS_THREADS_PER_JOB="1")
+    seen = {}
+    main_threads = torch.get_num_threads()
+
+    def work(job):
+        seen["threads"] = torch.get_num_threads()
+        seen["thread"] = threading.current_thread().name
+        return 1
+
+    try:
+        job = jobs.run_job(jobs.Job(kind="probe", key="k"), work)
+        deadline = time.monotonic() + 10
+        while job.active and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert job.status == "done"
+        assert seen["threads"] == 1 and seen["thread"] == "gpatlas-probe"
+        assert torch.get_num_threads() == main_threads  # the caller's threads are untouched
+    finally:
+        torch.set_num_threads(main_threads)
+
+
+def test_finished_jobs_are_logged_with_their_times(caplog):
+    logger = logging.getLogger("gpatlas")  # configure_logging() may have stopped propagation
+    with caplog.at_level(logging.INFO, logger="gpatlas.studio"):
+        propagate, logger.propagate = logger.propagate, True
+        try:
+            jobs.run_job(jobs.Job(kind="probe", key="k"), lambda job: 1, synchronous=True)
+        finally:
+            logger.propagate = propagate
+    lines = [r.getMessage() for r in caplog.records if r.name == "gpatlas.studio"]
+    assert any(line.startswith("job probe done:") and "queued" in line for line in lines), lines
