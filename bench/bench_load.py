@@ -12,6 +12,9 @@ off from wave to wave: a growing number means session state is not freed).
 
     .venv/bin/python bench/bench_load.py --waves 5 10 5 10 [--epochs 3,1] [--hosted]
 
+After each wave it waits for the session TTL (``--ttl``) and one pass of the server's memory
+housekeeping (``--housekeeping``, GPATLAS_HOUSEKEEPING_S) before reading the memory.
+
 ``--epochs E1,E2`` overrides the quick preset's epochs per tier (set in the Train page's
 advanced settings like a user would) to keep the run bounded on a small machine; say so when
 reporting. Needs Playwright (python) and chromium (``--chromium``, default /usr/bin/chromium).
@@ -23,6 +26,7 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -210,9 +214,12 @@ def percentile(values: list[float], q: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-def settle(pid: int, ttl: int, *, quiet_s: float = 10.0, max_s: float = 180.0) -> float:
-    """Wait for the session TTL to pass, then until RSS stops moving; return RSS (MiB)."""
-    time.sleep(ttl + 5)
+def settle(
+    pid: int, ttl: int, housekeeping: float, *, quiet_s: float = 10.0, max_s: float = 180.0
+) -> float:
+    """Wait for the session TTL and one housekeeping pass, then until RSS stops moving; return
+    RSS (MiB)."""
+    time.sleep(ttl + housekeeping + 5)
     end = time.monotonic() + max_s
     last = rss_mb(pid)
     stable_since = time.monotonic()
@@ -244,7 +251,7 @@ def run_wave(n: int, url: str, args, sampler: MemorySampler, pid: int) -> dict:
         proc.join()
     wall = time.perf_counter() - t0
     peak = sampler.peak()
-    after = settle(pid, args.ttl)
+    after = settle(pid, args.ttl, args.housekeeping)
     return {"n": n, "results": results, "wall": wall, "peak": peak, "after": after}
 
 
@@ -265,11 +272,18 @@ def machine() -> str:
     )
 
 
-def report(waves: list[dict], args, idle_rss: float) -> str:
+def training_jobs(log: Path) -> list[tuple[float, float]]:
+    """(running s, queued s) of each finished training, from the app's log lines."""
+    found = re.findall(r"job train done: ([0-9.]+) s running, ([0-9.]+) s queued", log.read_text())
+    return [(float(a), float(b)) for a, b in found]
+
+
+def report(waves: list[dict], args, idle_rss: float, jobs: list[tuple[float, float]]) -> str:
     lines = [
         f"Machine: {machine()}",
         f"Server: hosted={args.hosted}, GPATLAS_MAX_TRAINING_JOBS={args.max_jobs}, "
-        f"disconnectedSessionTTL={args.ttl} s; epochs: "
+        f"disconnectedSessionTTL={args.ttl} s, GPATLAS_HOUSEKEEPING_S={args.housekeeping:g}; "
+        "epochs: "
         + (f"{args.epochs} (override of the quick preset)" if args.epochs else "quick preset"),
         f"Server RSS after start and one warm-up session: {idle_rss:.0f} MiB",
         "",
@@ -294,6 +308,14 @@ def report(waves: list[dict], args, idle_rss: float) -> str:
                     f"| {i} | {step} | {percentile(vals, 0.5):.1f} | "
                     f"{percentile(vals, 0.95):.1f} | {max(vals):.1f} |"
                 )
+    if jobs:
+        run_s, queued_s = [j[0] for j in jobs], [j[1] for j in jobs]
+        lines += [
+            "",
+            f"Training jobs in the server log: {len(jobs)}; running time p50 "
+            f"{percentile(run_s, 0.5):.1f} s, max {max(run_s):.1f} s; time queued p50 "
+            f"{percentile(queued_s, 0.5):.1f} s, max {max(queued_s):.1f} s",
+        ]
     places = sorted({p for w in waves for r in w["results"] for p in r["places"]})
     lines += ["", f"Queue places shown to users: {places or 'none seen'}"]
     errors = [(i, r["index"], r["error"]) for i, w in enumerate(waves, 1) for r in w["results"]]
@@ -310,6 +332,7 @@ def main() -> int:
     parser.add_argument("--hosted", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--max-jobs", type=int, default=1, help="GPATLAS_MAX_TRAINING_JOBS")
     parser.add_argument("--ttl", type=int, default=15, help="server.disconnectedSessionTTL (s)")
+    parser.add_argument("--housekeeping", type=float, default=30, help="GPATLAS_HOUSEKEEPING_S (s)")
     parser.add_argument("--timeout", type=float, default=120, help="per step (training: x20)")
     parser.add_argument("--stagger", type=float, default=0.5, help="seconds between starts")
     parser.add_argument(
@@ -321,7 +344,12 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup below
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, PYTHONUNBUFFERED="1", GPATLAS_MAX_TRAINING_JOBS=str(args.max_jobs))
+    env = dict(
+        os.environ,
+        PYTHONUNBUFFERED="1",
+        GPATLAS_MAX_TRAINING_JOBS=str(args.max_jobs),
+        GPATLAS_HOUSEKEEPING_S=str(args.housekeeping),
+    )
     if args.hosted:
         env["GPATLAS_HOSTED"] = "1"
     log = ROOT / "bench" / "bench_load_server.log"
@@ -335,7 +363,7 @@ def main() -> int:
         warm = session(-1, url, args.chromium, args.epochs, args.timeout)
         if warm["error"]:
             print(f"warm-up failed: {warm['error']}", flush=True)
-        idle_rss = settle(server.pid, args.ttl)
+        idle_rss = settle(server.pid, args.ttl, args.housekeeping)
         print(f"after warm-up: RSS {idle_rss:.0f} MiB", flush=True)
         for n in args.waves:
             print(f"wave of {n} sessions…", flush=True)
@@ -354,7 +382,7 @@ def main() -> int:
             server.wait(15)
         except subprocess.TimeoutExpired:
             server.kill()
-    text = report(waves, args, idle_rss)
+    text = report(waves, args, idle_rss, training_jobs(log))
     print(text)
     if args.out:
         args.out.write_text(text + "\n")
