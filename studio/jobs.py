@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class Job:
     error: str | None = None
     events: list = field(default_factory=list)
     queue_position: int | None = None
+    queue: SlotQueue | None = field(default=None, repr=False)
     meta: dict = field(default_factory=dict)
     created: float = field(default_factory=time.monotonic)
     started: float | None = None
@@ -83,13 +85,18 @@ class Job:
 
 
 class SlotQueue:
-    """At most ``capacity`` jobs hold a slot at once; the others wait first come, first served."""
+    """At most ``capacity`` jobs hold a slot at once; the others wait first come, first served.
 
-    def __init__(self, capacity: int) -> None:
+    The queue remembers how long its last jobs held a slot, to tell a waiting user roughly how
+    long the wait will be (:meth:`wait_estimate`).
+    """
+
+    def __init__(self, capacity: int, *, history: int = 20) -> None:
         self.capacity = max(1, int(capacity))
         self._cond = threading.Condition()
         self._running: list[Job] = []
         self._waiting: list[Job] = []
+        self._durations: deque[float] = deque(maxlen=history)
 
     def _update_positions(self) -> None:
         for i, job in enumerate(self._waiting):
@@ -112,12 +119,45 @@ class SlotQueue:
             job.queue_position = None
             self._update_positions()
             self._cond.notify_all()
+        held_from, completed = time.monotonic(), False
         try:
             yield
+            completed = not job.should_stop()  # failed or stopped runs are not typical
         finally:
             with self._cond:
                 self._running.remove(job)
+                if completed:
+                    self._durations.append(time.monotonic() - held_from)
                 self._cond.notify_all()
+
+    def typical_duration(self) -> float | None:
+        """Median time the recent finished jobs held a slot (None before the first one)."""
+        with self._cond:
+            done = sorted(self._durations)
+        return done[len(done) // 2] if done else None
+
+    def wait_estimate(self, job: Job) -> float | None:
+        """Seconds until ``job`` gets a slot, if the jobs ahead take the typical time.
+
+        The jobs running now count with what their own progress says is left (the typical
+        time minus what they have run, when they have not reported progress yet). None when
+        ``job`` is not waiting or no job has finished yet.
+        """
+        typical = self.typical_duration()
+        with self._cond:
+            if typical is None or job not in self._waiting:
+                return None
+            ahead = self._waiting.index(job)
+            left = []
+            for other in self._running:
+                eta = other.eta_seconds()
+                left.append(eta if eta is not None else max(0.0, typical - other.elapsed))
+        # slots free up as the running jobs end; then each round of `capacity` jobs takes
+        # the typical time
+        left += [0.0] * (self.capacity - len(left))
+        left.sort()
+        rounds, slot = divmod(ahead, self.capacity)
+        return left[slot] + rounds * typical
 
     @property
     def n_running(self) -> int:
@@ -195,6 +235,7 @@ def run_job(
     ``ValueError``) become ``job.error`` verbatim; any other error is logged with its traceback
     and summarised in one line.
     """
+    job.queue = queue
     if synchronous:
         _execute(job, fn, queue, user_errors)
     else:

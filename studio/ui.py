@@ -88,12 +88,16 @@ def job_status(job: Job, *, eta: Callable[[Job], float | None] | None = None) ->
     """Progress bar, what it is doing, time left, queue place and a Stop button."""
     if job.status == "queued":
         place = job.queue_position
-        st.info(
-            f"Waiting for a free slot: you are number {place} in the queue."
-            if place
-            else "Starting…",
-            icon=":material/hourglass_top:",
-        )
+        text = "Starting…"
+        if place:
+            text = f"Waiting for a free slot: you are number {place} in the queue."
+            wait = job.queue.wait_estimate(job) if job.queue is not None else None
+            if wait is not None:
+                text += (
+                    f" Expected wait: about {_duration(wait)}, judging by the last trainings "
+                    "on this server."
+                )
+        st.info(text, icon=":material/hourglass_top:")
     elif job.status == "running":
         left = eta(job) if eta is not None else job.eta_seconds()
         text = job.message or job.label or "Working…"

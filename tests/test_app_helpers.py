@@ -161,3 +161,42 @@ def test_uploaded_dataset_folder_files_are_read(tiny_folder, tiny_dataset):
     assert ds.n_samples == tiny_dataset.n_samples and ds.traits == tiny_dataset.traits
     with pytest.raises(DataError):
         loaders.read_uploaded([], "own_state")
+
+
+def test_queue_wait_estimate_from_recent_durations():
+    queue = jobs.SlotQueue(1)
+    assert queue.typical_duration() is None
+    for seconds in (0.05, 0.15, 0.10):  # three finished runs: median 0.10 s
+        wait(
+            jobs.run_job(
+                jobs.Job(kind="t", key=""), lambda j, s=seconds: time.sleep(s), queue=queue
+            )
+        )
+    typical = queue.typical_duration()
+    assert 0.09 <= typical < 0.5
+
+    gate = threading.Event()
+    running = jobs.run_job(jobs.Job(kind="a", key=""), lambda j: gate.wait(5), queue=queue)
+    while running.status != "running":
+        time.sleep(0.01)
+    waiting = [jobs.run_job(jobs.Job(kind=k, key=""), lambda j: None, queue=queue) for k in "bc"]
+    while queue.n_waiting < 2:
+        time.sleep(0.01)
+    try:
+        assert queue.wait_estimate(waiting[0]) <= typical  # no progress yet: typical - elapsed
+        running.progress(1, 2)  # half done: as long again as it has run so far
+        first, second = (queue.wait_estimate(j) for j in waiting)
+        assert first == pytest.approx(running.elapsed, abs=0.05)
+        assert second == pytest.approx(first + typical, abs=0.05)
+        assert queue.wait_estimate(running) is None  # not waiting
+    finally:
+        gate.set()
+    for job in (running, *waiting):
+        wait(job)
+    assert len(queue._durations) == 6  # every finished run counts
+    # a failed or stopped run does not
+    wait(jobs.run_job(jobs.Job(kind="x", key=""), lambda j: 1 / 0, queue=queue))
+    stopped = jobs.Job(kind="y", key="")
+    stopped.stop()
+    wait(jobs.run_job(stopped, lambda j: None, queue=queue))
+    assert len(queue._durations) == 6

@@ -180,6 +180,9 @@ def test_training_waits_in_the_queue_and_shows_its_place(hosted, monkeypatch):
 
     hosted(GPATLAS_MAX_TRAINING_JOBS="1")
     queue = jobs.SlotQueue(1)
+    jobs.run_job(
+        jobs.Job(kind="train", key="earlier"), lambda j: None, queue=queue, synchronous=True
+    )
     gate = threading.Event()
     other = jobs.run_job(jobs.Job(kind="train", key="other"), lambda j: gate.wait(30), queue=queue)
     monkeypatch.setattr(state, "training_queue", lambda: queue)
@@ -196,6 +199,7 @@ def test_training_waits_in_the_queue_and_shows_its_place(hosted, monkeypatch):
         assert not at.exception, at.exception
         info = "\n".join(i.value for i in at.info)
         assert "you are number 1 in the queue" in info, info
+        assert "Expected wait: about" in info, info  # one earlier training to judge by
         button(at, "Stop").click().run()
         end = time.monotonic() + 10
         while mine.active and time.monotonic() < end:
