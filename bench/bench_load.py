@@ -160,6 +160,7 @@ def session(index: int, url: str, chromium: str, epochs: str | None, timeout_s: 
             page.get_by_role("button", name="Start training").click()
             done = page.get_by_text("Results on the test individuals").first
             deadline = time.monotonic() + timeout_s * 20
+            estimate = None  # (seconds estimated, when first seen), then the actual wait
             while time.monotonic() < deadline:
                 if done.is_visible():
                     break
@@ -169,6 +170,12 @@ def session(index: int, url: str, chromium: str, epochs: str | None, timeout_s: 
                         text = queued.first.inner_text(timeout=1000)
                         digits = [int(w) for w in text.replace(".", " ").split() if w.isdigit()]
                         places.update(digits[:1])
+                        seconds = expected_wait(text)
+                        if estimate is None and seconds is not None:
+                            estimate = (seconds, time.monotonic())
+                    elif estimate is not None and "wait" not in times:
+                        times["wait"] = time.monotonic() - estimate[1]  # left the queue
+                        times["wait_estimate"] = estimate[0]
                 except PlaywrightTimeout:
                     pass
                 page.wait_for_timeout(1000)
@@ -198,6 +205,19 @@ def session(index: int, url: str, chromium: str, epochs: str | None, timeout_s: 
         finally:
             browser.close()
     return {"index": index, "times": times, "places": sorted(places), "error": error}
+
+
+def expected_wait(text: str) -> float | None:
+    """Seconds in the queue message's "Expected wait: about 1 min 05 s" (None if absent)."""
+    found = re.search(r"Expected wait: about ([0-9a-z ]+?)(?:,|$)", text)
+    if not found:
+        return None
+    total, units = 0.0, {"h": 3600, "min": 60, "s": 1}
+    words = found.group(1).split()
+    for number, unit in zip(words[::2], words[1::2], strict=False):
+        if number.isdigit() and unit in units:
+            total += int(number) * units[unit]
+    return total
 
 
 def _worker(args: tuple, out: mp.Queue) -> None:
@@ -315,6 +335,25 @@ def report(waves: list[dict], args, idle_rss: float, jobs: list[tuple[float, flo
             f"Training jobs in the server log: {len(jobs)}; running time p50 "
             f"{percentile(run_s, 0.5):.1f} s, max {max(run_s):.1f} s; time queued p50 "
             f"{percentile(queued_s, 0.5):.1f} s, max {max(queued_s):.1f} s",
+        ]
+    pairs = [
+        (r["times"]["wait_estimate"], r["times"]["wait"])
+        for w in waves
+        for r in w["results"]
+        if "wait" in r["times"]
+    ]
+    if pairs:
+        errors = [abs(est - act) for est, act in pairs]
+        lines += [
+            "",
+            f"Expected wait shown to queued users vs the wait that followed ({len(pairs)} "
+            f"sessions, from the first estimate seen): median |error| "
+            f"{percentile(errors, 0.5):.0f} s, max {max(errors):.0f} s; median wait "
+            f"{percentile([a for _, a in pairs], 0.5):.0f} s",
+            "",
+            "| estimated (s) | actual (s) |",
+            "| --- | --- |",
+            *(f"| {est:.0f} | {act:.0f} |" for est, act in sorted(pairs)),
         ]
     places = sorted({p for w in waves for r in w["results"] for p in r["places"]})
     lines += ["", f"Queue places shown to users: {places or 'none seen'}"]
