@@ -139,9 +139,10 @@ class SlotQueue:
     def wait_estimate(self, job: Job) -> float | None:
         """Seconds until ``job`` gets a slot, if the jobs ahead take the typical time.
 
-        The jobs running now count with what their own progress says is left (the typical
-        time minus what they have run, when they have not reported progress yet). None when
-        ``job`` is not waiting or no job has finished yet.
+        A job running now counts with the larger of the typical time minus what it has run
+        and what its own progress says is left (progress alone is too hopeful while a
+        training is in its fast first tier). None when ``job`` is not waiting or no job has
+        finished yet.
         """
         typical = self.typical_duration()
         with self._cond:
@@ -150,8 +151,8 @@ class SlotQueue:
             ahead = self._waiting.index(job)
             left = []
             for other in self._running:
-                eta = other.eta_seconds()
-                left.append(eta if eta is not None else max(0.0, typical - other.elapsed))
+                eta = other.eta_seconds() or 0.0
+                left.append(max(eta, typical - other.elapsed, 0.0))
         # slots free up as the running jobs end; then each round of `capacity` jobs takes
         # the typical time
         left += [0.0] * (self.capacity - len(left))

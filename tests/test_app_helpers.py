@@ -184,6 +184,9 @@ def test_queue_wait_estimate_from_recent_durations():
         time.sleep(0.01)
     try:
         assert queue.wait_estimate(waiting[0]) <= typical  # no progress yet: typical - elapsed
+        while running.elapsed < 2 * typical:
+            time.sleep(0.01)
+        assert queue.wait_estimate(waiting[0]) == 0.0  # over its typical time, no progress
         running.progress(1, 2)  # half done: as long again as it has run so far
         first, second = (queue.wait_estimate(j) for j in waiting)
         assert first == pytest.approx(running.elapsed, abs=0.05)
