@@ -139,20 +139,22 @@ class SlotQueue:
     def wait_estimate(self, job: Job) -> float | None:
         """Seconds until ``job`` gets a slot, if the jobs ahead take the typical time.
 
-        A job running now counts with the larger of the typical time minus what it has run
-        and what its own progress says is left (progress alone is too hopeful while a
-        training is in its fast first tier). None when ``job`` is not waiting or no job has
-        finished yet.
+        A job running now counts with the mean residual time of the recent jobs that ran
+        longer than it has so far (0 once it has outrun them all). Its own progress is not
+        used: early in a training it counts the set-up time against a few fast tier-1 epochs
+        and overshoots many times over (measured: ``bench/RESULTS.md``, load test). None when
+        ``job`` is not waiting or no job has finished yet.
         """
         typical = self.typical_duration()
         with self._cond:
             if typical is None or job not in self._waiting:
                 return None
             ahead = self._waiting.index(job)
+            done = list(self._durations)
             left = []
             for other in self._running:
-                eta = other.eta_seconds() or 0.0
-                left.append(max(eta, typical - other.elapsed, 0.0))
+                longer = [d - other.elapsed for d in done if d > other.elapsed]
+                left.append(sum(longer) / len(longer) if longer else 0.0)
         # slots free up as the running jobs end; then each round of `capacity` jobs takes
         # the typical time
         left += [0.0] * (self.capacity - len(left))

@@ -166,14 +166,14 @@ def test_uploaded_dataset_folder_files_are_read(tiny_folder, tiny_dataset):
 def test_queue_wait_estimate_from_recent_durations():
     queue = jobs.SlotQueue(1)
     assert queue.typical_duration() is None
-    for seconds in (0.05, 0.15, 0.10):  # three finished runs: median 0.10 s
+    for seconds in (0.2, 0.6, 0.4):  # three finished runs: median 0.4 s
         wait(
             jobs.run_job(
                 jobs.Job(kind="t", key=""), lambda j, s=seconds: time.sleep(s), queue=queue
             )
         )
     typical = queue.typical_duration()
-    assert 0.09 <= typical < 0.5
+    assert 0.39 <= typical < 0.55
 
     gate = threading.Event()
     running = jobs.run_job(jobs.Job(kind="a", key=""), lambda j: gate.wait(5), queue=queue)
@@ -183,14 +183,18 @@ def test_queue_wait_estimate_from_recent_durations():
     while queue.n_waiting < 2:
         time.sleep(0.01)
     try:
-        assert queue.wait_estimate(waiting[0]) <= typical  # no progress yet: typical - elapsed
-        while running.elapsed < 2 * typical:
+        # the running job: the mean of (d - elapsed) over recent durations d longer than it
+        first = queue.wait_estimate(waiting[0])
+        elapsed = running.elapsed
+        assert 0 < first <= 0.6 + 0.05 - elapsed
+        second = queue.wait_estimate(waiting[1])
+        assert second == pytest.approx(first + typical, abs=0.05)  # one typical run later
+        running.progress(1, 1000)  # its own progress is not used (too noisy early on)
+        assert queue.wait_estimate(waiting[0]) == pytest.approx(first, abs=0.05)
+        while running.elapsed < 0.75:  # it has outrun every recent run
             time.sleep(0.01)
-        assert queue.wait_estimate(waiting[0]) == 0.0  # over its typical time, no progress
-        running.progress(1, 2)  # half done: as long again as it has run so far
-        first, second = (queue.wait_estimate(j) for j in waiting)
-        assert first == pytest.approx(running.elapsed, abs=0.05)
-        assert second == pytest.approx(first + typical, abs=0.05)
+        assert queue.wait_estimate(waiting[0]) == 0.0
+        assert queue.wait_estimate(waiting[1]) == pytest.approx(typical)
         assert queue.wait_estimate(running) is None  # not waiting
     finally:
         gate.set()
