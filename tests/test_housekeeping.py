@@ -73,11 +73,8 @@ def test_rss_is_read_and_trim_is_available_on_linux():
 
 def test_freeze_moves_live_objects_out_of_the_collector():
     before = gc.get_freeze_count()
-    try:
-        housekeeping.freeze_imports()
-        assert gc.get_freeze_count() > before
-    finally:
-        gc.unfreeze()
+    housekeeping.freeze_imports()  # left frozen, as in the app (unfreezing would undo its freeze)
+    assert gc.get_freeze_count() > before
 
 
 def test_threads_per_job_applies_inside_the_job_thread(hosted):
@@ -112,3 +109,19 @@ def test_finished_jobs_are_logged_with_their_times(caplog):
             logger.propagate = propagate
     lines = [r.getMessage() for r in caplog.records if r.name == "gpatlas.studio"]
     assert any(line.startswith("job probe done:") and "queued" in line for line in lines), lines
+
+
+def test_the_app_starts_housekeeping_once_per_process():
+    from apptest import page
+
+    from studio import state
+
+    at = page("pages/home.py")
+    at.run()
+    assert not at.exception, at.exception
+    janitor = state.server_housekeeping()  # cached: the one the app started
+    assert janitor.is_alive() and janitor.name == "gpatlas-janitor"
+    assert [t for t in threading.enumerate() if t.name == "gpatlas-janitor"] == [janitor]
+    assert gc.get_freeze_count() > 0
+    page("pages/home.py").run()  # another session: no second janitor
+    assert [t for t in threading.enumerate() if t.name == "gpatlas-janitor"] == [janitor]
