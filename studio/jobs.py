@@ -172,7 +172,11 @@ class SlotQueue:
 
 
 def _limit_threads() -> None:
-    """Apply ``GPATLAS_THREADS_PER_JOB`` to torch's intra-op threads for this job's thread."""
+    """Apply ``GPATLAS_THREADS_PER_JOB`` to torch's intra-op threads, from the job's thread.
+
+    Torch keeps the setting per thread and also uses it for threads started later, so with
+    the variable set every job (and script run) of the process works with that many threads.
+    """
     from .hosting import limits
 
     n = limits().threads_per_job
