@@ -19,12 +19,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from browser import CHROMIUM, CHROMIUM_ARGS, free_port, nav  # noqa: E402
+from browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    nav,
+    set_epochs,
+    streamlit_command,
+    wait_http,
+)
 from browser import idle as _idle  # noqa: E402
 
 BARE_MAIN = """import streamlit as st
@@ -39,18 +46,12 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", script.name, "--server.headless", "true",
-             "--server.port", str(self.port), "--browser.gatherUsageStats", "false"],
-            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        end = time.monotonic() + 60
-        while time.monotonic() < end:
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise TimeoutError("streamlit did not start")
+            streamlit_command(self.port, script=script.name),
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_http(self.url, 60, poll=0.05)
 
     def close(self) -> None:
         self.proc.terminate()
@@ -105,12 +106,7 @@ def bench_app(pw, repeats: int, epochs: str | None) -> dict:
             nav(page, "Train")
             idle(page)
             if epochs:
-                a, b = epochs.split(",")
-                page.get_by_text("Advanced settings").click()
-                page.get_by_label("Epochs, tier 1 (phenotypes)").fill(a)
-                page.get_by_label("Epochs, tier 2 (genotypes)").fill(b)
-                page.keyboard.press("Tab")
-                idle(page)
+                set_epochs(page, epochs, 600)
             t = time.perf_counter()
             page.get_by_role("button", name="Start training").click()
             page.get_by_text("Results on the test individuals").first.wait_for()

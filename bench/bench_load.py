@@ -36,20 +36,28 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from browser import CHROMIUM_ARGS, free_port, idle, nav, page_problem, wait_http  # noqa: E402
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from browser import (  # noqa: E402
+    CHROMIUM_ARGS,
+    free_port,
+    idle,
+    nav,
+    page_problem,
+    set_epochs,
+    streamlit_command,
+    wait_http,
+)
+
+from studio.housekeeping import rss_mib  # noqa: E402
 
 STEPS = ("open_app", "load_yeast", "train_page", "training", "importance_page", "latent_page")
 
 
 # ------------------------------------------------------------------------------ server
 def rss_mb(pid: int) -> float:
-    """Resident set size of ``pid`` in MiB (from /proc)."""
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident set size of ``pid`` in MiB (NaN once the process is gone)."""
+    value = rss_mib(pid)
+    return float("nan") if value is None else value
 
 
 class MemorySampler(threading.Thread):
@@ -64,9 +72,8 @@ class MemorySampler(threading.Thread):
 
     def run(self) -> None:
         while not self._halt.is_set():
-            try:
-                value = rss_mb(self.pid)
-            except OSError:
+            value = rss_mib(self.pid)
+            if value is None:  # the server is gone
                 return
             with self._lock:
                 self._peak = max(self._peak, value)
@@ -85,23 +92,9 @@ class MemorySampler(threading.Thread):
 
 
 def start_server(port: int, env: dict, ttl: int, log: Path) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.disconnectedSessionTTL",
-        str(ttl),
-    ]
+    cmd = streamlit_command(
+        port, "--server.address", "127.0.0.1", "--server.disconnectedSessionTTL", str(ttl)
+    )
     out = open(log, "w")
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -150,12 +143,7 @@ def session(index: int, url: str, chromium: str, epochs: str | None, timeout_s: 
             _go(page, "Train", "Start training", timeout_s)
             times["train_page"] = time.perf_counter() - t
             if epochs:
-                e1, e2 = epochs.split(",")
-                page.get_by_text("Advanced settings").click()
-                page.get_by_label("Epochs, tier 1 (phenotypes)").fill(e1)
-                page.get_by_label("Epochs, tier 2 (genotypes)").fill(e2)
-                page.keyboard.press("Tab")
-                idle(page, timeout_s)
+                set_epochs(page, epochs, timeout_s)
             t = time.perf_counter()
             page.get_by_role("button", name="Start training").click()
             done = page.get_by_text("Results on the test individuals").first

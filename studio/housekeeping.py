@@ -27,10 +27,11 @@ import threading
 log = logging.getLogger("gpatlas.studio")
 
 
-def rss_mib() -> float | None:
-    """This process's resident set size in MiB (Linux), else None."""
+def rss_mib(pid: int | str = "self") -> float | None:
+    """Resident set size of process ``pid`` (default: this one) in MiB, from Linux's /proc;
+    None where it cannot be read (another system, or the process is gone)."""
     try:
-        with open("/proc/self/status") as fh:
+        with open(f"/proc/{pid}/status") as fh:
             for line in fh:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024

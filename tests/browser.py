@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 import urllib.request
 
@@ -27,8 +28,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float) -> None:
-    """Wait for Streamlit's health endpoint to answer 200."""
+def streamlit_command(port: int, *options: str, script: str = "app.py") -> list[str]:
+    """``python -m streamlit run SCRIPT`` headless on ``port``, with more ``--option value``s."""
+    return [
+        sys.executable, "-m", "streamlit", "run", script,
+        "--server.headless", "true",
+        "--server.port", str(port),
+        "--browser.gatherUsageStats", "false",
+        *options,
+    ]  # fmt: skip
+
+
+def wait_http(url: str, timeout: float, *, poll: float = 0.3) -> None:
+    """Wait for Streamlit's health endpoint to answer 200 (checked every ``poll`` s)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
@@ -36,7 +48,7 @@ def wait_http(url: str, timeout: float) -> None:
                 if r.status == 200:
                     return
         except OSError:
-            time.sleep(0.3)
+            time.sleep(poll)
     raise TimeoutError(f"streamlit did not answer on {url}")
 
 
@@ -51,6 +63,16 @@ def idle(page, timeout_s: float = 60, *, settle_ms: int = 300) -> None:
 def nav(page, name: str) -> None:
     """Click a page in the sidebar navigation."""
     page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+
+
+def set_epochs(page, epochs: str, timeout_s: float = 60) -> None:
+    """On the Train page: type ``"E1,E2"`` into the advanced settings' epochs per tier."""
+    e1, e2 = epochs.split(",")
+    page.get_by_text("Advanced settings").click()
+    page.get_by_label("Epochs, tier 1 (phenotypes)").fill(e1)
+    page.get_by_label("Epochs, tier 2 (genotypes)").fill(e2)
+    page.keyboard.press("Tab")
+    idle(page, timeout_s)
 
 
 def page_problem(page) -> str | None:

@@ -22,6 +22,18 @@ TINY_SEED = 20240501
 
 
 @pytest.fixture
+def one_thread():
+    """One torch thread for the test (tiny networks: OpenMP threads only add wake-up latency
+    on a busy machine); the previous count is restored."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def tiny_config() -> SimulationConfig:
     return SimulationConfig(
         n_individuals=50,

@@ -6,18 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from gpatlas_core.cli import main
 from gpatlas_core.run import Run
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_train_then_evaluate(tiny_folder: Path, tmp_path: Path, capsys) -> None:

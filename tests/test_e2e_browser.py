@@ -10,11 +10,20 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, CHROMIUM_ARGS, free_port, idle, nav, page_problem, wait_http
+from browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    idle,
+    nav,
+    page_problem,
+    set_epochs,
+    streamlit_command,
+    wait_http,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -31,19 +40,7 @@ def server():
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     log = open(artifacts_log(), "w")  # closed in the finally below
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+        streamlit_command(port),
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -127,12 +124,7 @@ def workflow(page, server: str) -> None:
     go(page, "Train")
     epochs = os.environ.get("GPATLAS_E2E_EPOCHS")
     if epochs:
-        e1, e2 = epochs.split(",")
-        page.get_by_text("Advanced settings").click()
-        page.get_by_label("Epochs, tier 1 (phenotypes)").fill(e1)
-        page.get_by_label("Epochs, tier 2 (genotypes)").fill(e2)
-        page.keyboard.press("Tab")
-        idle(page)
+        set_epochs(page, epochs)
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Results on the test individuals").first.wait_for(timeout=600_000)
     idle(page)

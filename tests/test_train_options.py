@@ -13,13 +13,7 @@ from gpatlas_core.config import PRESETS, GPAtlasConfig, ModelConfig, TrainConfig
 from gpatlas_core.io import Dataset
 from gpatlas_core.train import train
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _cfg(**kw) -> GPAtlasConfig:
