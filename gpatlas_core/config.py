@@ -8,6 +8,7 @@ from typing import Literal
 
 Device = Literal["auto", "cpu", "cuda"]
 PresetName = Literal["studio", "quick", "paper-simulated", "paper-yeast"]
+GenotypeInit = Literal["random", "lasso"]
 
 
 @dataclass
@@ -47,6 +48,9 @@ class TrainConfig:
     """Share of the training split held out for early stopping (0 = none, the reference)."""
     early_stopping_patience: int = 0
     """Epochs without validation improvement before stopping (0 = off)."""
+    phenotype_patience: int | None = None
+    """Tier 1's patience, if not ``early_stopping_patience`` (0 = tier 1 runs all its epochs;
+    with a validation part its best epoch is still the one kept)."""
     mask_missing: bool = True
     """Mask missing phenotypes out of losses and metrics (False = reference zero-fill)."""
     standardize: bool = False
@@ -58,6 +62,18 @@ class TrainConfig:
     recalibrate_bn: bool = False
     """After each tier, re-estimate BatchNorm running statistics over the whole training set
     (False = the reference: running statistics from momentum 0.8, ~the last batch)."""
+    genotype_init: GenotypeInit = "random"
+    """How tier 2 starts. ``random``: the reference (a freshly initialised GQ, trained with
+    genotype noise). ``lasso``: a sparse warm start: per-trait LASSO on the training
+    individuals (penalty by 5-fold CV) gives a linear map from genotypes to every trait; GQ
+    starts as the phenotype encoder Q applied to those predictions (its first layer is Q's
+    first layer times the LASSO coefficients, the rest a copy of Q), so P(GQ(x)) starts at
+    P(Q(LASSO(x))). Tier 2 then fine-tunes GQ through the frozen decoder with BatchNorm
+    statistics held fixed, only on the markers some trait's LASSO selected, and keeps the
+    epoch (0 = the warm start itself) with the lowest validation loss. Needs ``ge_hidden ==
+    e_hidden`` and a validation part."""
+    genotype_lr: float | None = None
+    """Tier-2 learning rate (None = ``lr``)."""
     seed: int = 47
     device: Device = "auto"
 
@@ -87,20 +103,24 @@ class GPAtlasConfig:
         )
 
 
-_STUDIO_MODEL = ModelConfig(latent=64, e_hidden=128, d_hidden=128, ge_hidden=256, bn_momentum=0.05)
+_STUDIO_MODEL = ModelConfig(latent=64, e_hidden=128, d_hidden=128, ge_hidden=128, bn_momentum=0.05)
 _STUDIO_TRAIN = TrainConfig(
     epochs_phenotype=100,
-    epochs_genotype=30,
+    epochs_genotype=10,
     sd_noise=0.1,
-    flip_probability=0.3,
+    flip_probability=0.0,
     l1=0.0,
     l2=0.0,
     standardize=True,
     recalibrate_bn=True,
-    average_genotype_from=10,
+    genotype_init="lasso",
+    genotype_lr=3e-5,
+    validation_fraction=0.1,
+    early_stopping_patience=3,
+    phenotype_patience=0,
 )
-"""The ``studio`` settings: the paper's two-tier architecture (frozen decoder) with settings
-measured on the yeast sample and the paper-size simulation (bench/RESULTS.md)."""
+"""The ``studio`` settings: the paper's two tiers (frozen decoder), tier 2 warm-started from a
+per-trait LASSO and fine-tuned (bench/RESULTS.md, "Accuracy")."""
 
 
 def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
@@ -108,13 +128,13 @@ def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
 
     - ``paper-simulated``: method.md section 2, simulated column.
     - ``paper-yeast``: yeast column (e/d hidden 64, ge_hidden 2048).
-    - ``studio`` (the app's default): the same two tiers with a frozen decoder, sized and
-      trained for accuracy: latent 64, e/d hidden 128, ge_hidden 256; standardised traits,
-      phenotype noise 0.1, genotype flip probability 0.3, no L1/L2 on column sums, BatchNorm
-      statistics re-estimated over the training set, tier-2 weights averaged over epochs 11-30
-      (100 / 30 epochs, a few minutes on the yeast sample on 2 CPU cores).
-    - ``quick``: ``studio`` with 40 / 12 epochs (averaging from epoch 7), for the demo (about
-      a minute on the yeast sample).
+    - ``studio`` (the default in the app and the CLI): the same two tiers with a frozen decoder.
+      Tier 1: latent 64, e/d hidden 128, standardised traits, phenotype noise 0.1, BatchNorm
+      statistics re-estimated over the training set, 100 epochs. Tier 2: GQ (hidden 128)
+      warm-started from per-trait LASSO through Q (``genotype_init="lasso"``), then up to 10
+      epochs of fine-tuning at learning rate 3e-5 on the LASSO-selected markers, the best
+      epoch chosen on a validation tenth of the non-test individuals (patience 3).
+    - ``quick``: ``studio`` with 40 tier-1 epochs and up to 3 tier-2 epochs, for the demo.
     """
     if name == "paper-simulated":
         model = ModelConfig(latent=32, e_hidden=32, d_hidden=32, ge_hidden=32)
@@ -127,9 +147,7 @@ def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
         train = dataclasses.replace(_STUDIO_TRAIN)
     elif name == "quick":
         model = _STUDIO_MODEL
-        train = dataclasses.replace(
-            _STUDIO_TRAIN, epochs_phenotype=40, epochs_genotype=12, average_genotype_from=6
-        )
+        train = dataclasses.replace(_STUDIO_TRAIN, epochs_phenotype=40, epochs_genotype=3)
     else:
         raise ValueError(
             f"unknown preset {name!r}; choose studio, quick, paper-simulated or paper-yeast"

@@ -196,10 +196,12 @@ class Run:
         return self.unscale(self._apply(self.p, self.latent_from_phenotypes(t)))
 
     # -------------------------------------------------------------- evaluation
-    def evaluate(self, dataset: Dataset, *, baselines: bool = True) -> dict:
-        """Predict every sample with both tiers (and the linear baselines), fill ``predictions``
-        and ``metrics`` (test individuals, observed cells), and return ``metrics``."""
-        from .tl._baselines import qtl_linear_baseline, ridge_baseline
+    def evaluate(self, dataset: Dataset, *, baselines: bool = True, lasso_fit=None) -> dict:
+        """Predict every sample with both tiers (and the linear baselines: ridge, LASSO and the
+        known-QTL model), fill ``predictions`` and ``metrics`` (test individuals, observed
+        cells), and return ``metrics``. ``lasso_fit`` reuses a LASSO fitted on this run's
+        training individuals (the model's own marker screen)."""
+        from .tl._baselines import lasso_baseline, qtl_linear_baseline, ridge_baseline
         from .tl._metrics import prediction_metrics
 
         x, t, _ = self.model_inputs(dataset)
@@ -213,6 +215,8 @@ class Run:
         if baselines and train.size >= 3:
             ridge = ridge_baseline(dataset, train)
             preds["ridge"], params["ridge"] = ridge.predictions, ridge.params
+            lasso = lasso_baseline(dataset, train, fit=lasso_fit)
+            preds["lasso"], params["lasso"] = lasso.predictions, lasso.params
             qtl = qtl_linear_baseline(dataset, train)
             if qtl is not None:
                 preds["qtl_linear"], params["qtl_linear"] = qtl.predictions, qtl.params

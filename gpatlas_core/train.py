@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .config import GPAtlasConfig, TrainConfig
+from .config import GPAtlasConfig
 from .io import DataError, Dataset
 from .run import LOSS_COLUMNS, Run, Scaler, empty_networks
 
@@ -119,9 +119,10 @@ class _FirstLayer(torch.autograd.Function):
     the 47M-entry gradient reuses one buffer instead of a fresh allocation every step."""
 
     @staticmethod
-    def forward(ctx, x, wt, b, r, grad_buf):
+    def forward(ctx, x, wt, b, r, grad_buf, row_mask=None):
         ctx.save_for_backward(x, r)
         ctx.grad_buf = grad_buf
+        ctx.row_mask = row_mask
         return torch.addmm(b, x, wt)
 
     @staticmethod
@@ -130,7 +131,9 @@ class _FirstLayer(torch.autograd.Function):
         a = torch.cat([x, r[None, :]])
         d = torch.cat([grad_out, torch.ones_like(grad_out[:1])])
         torch.mm(a.T, d, out=ctx.grad_buf)
-        return None, None, grad_out.sum(0), None, None
+        if ctx.row_mask is not None:  # inputs outside the support keep a zero gradient
+            ctx.grad_buf.mul_(ctx.row_mask[:, None])
+        return None, None, grad_out.sum(0), None, None, None
 
 
 def _penalty(wt: torch.Tensor, l1: float, l2: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -158,6 +161,10 @@ class _Data:
 class _Trainer:
     def __init__(self, dataset: Dataset, run: Run, device: torch.device) -> None:
         self.run, self.cfg, self.dev = run, run.config.train, device
+        self.dataset = dataset
+        self.lasso_fit = None  # the warm start's LASSO, reused as the run's LASSO baseline
+        self.support: torch.Tensor | None = None
+        self.warm = self.cfg.genotype_init == "lasso"
         sets = run.split["set"].to_numpy()
         x_all = dataset.onehot(dtype=np.uint8)
         t_all = run.scale(dataset.phenotypes)
@@ -209,12 +216,17 @@ class _Trainer:
             first.weight = nn.Parameter(self.wt.T, requires_grad=False)
             params = [self.wt] + [prm for prm in run.gq.parameters() if prm is not first.weight]
         fused = self.dev.type in ("cpu", "cuda")
+        lr = cfg.genotype_lr if tier == "genotype" and cfg.genotype_lr is not None else cfg.lr
+        if tier == "genotype" and self.warm:
+            # the warm start's support: inputs with a non-zero weight (the LASSO-selected
+            # markers' columns); the others keep zero weights and zero gradients
+            self.support = (self.wt != 0).any(dim=1).to(self.wt.dtype)
         if tier == "genotype" and cfg.weight_decay:
             opt = torch.optim.AdamW(
-                params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, fused=fused
+                params, lr=lr, betas=cfg.betas, weight_decay=cfg.weight_decay, fused=fused
             )
             return params, opt
-        return params, torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, fused=fused)
+        return params, torch.optim.Adam(params, lr=lr, betas=cfg.betas, fused=fused)
 
     def _finish_tier(self, tier: Tier) -> None:
         if tier == "genotype" and self.wt is not None:
@@ -240,7 +252,7 @@ class _Trainer:
         else:
             reg, r = torch.zeros((), device=self.dev), torch.zeros_like(self.wt[:, 0])
         first = run.gq[0]
-        h = _FirstLayer.apply(noisy, self.wt, first.bias, r, self.wt.grad)
+        h = _FirstLayer.apply(noisy, self.wt, first.bias, r, self.wt.grad, self.support)
         for mod in list(run.gq)[1:]:
             h = mod(h)
         return _masked_mse(run.p(h), t, m), reg
@@ -250,6 +262,16 @@ class _Trainer:
         """Train one tier from ``state``; returns False when stopped."""
         run, cfg = self.run, self.cfg
         n_epochs = cfg.epochs_phenotype if tier == "phenotype" else cfg.epochs_genotype
+        fresh = state["epoch"] == 0 and state.get("perm") is None and state.get("opt") is None
+        use_val = self.parts["validation"].n > 0
+        if tier == "genotype" and self.warm and fresh:
+            self._warm_start_genotype()
+            if use_val:  # epoch 0, the warm start itself, is a candidate for the best epoch
+                run.gq.eval()
+                state.update(best=self.loss_on(tier, "validation"), best_epoch=0, bad=0)
+                state["best_state"] = {
+                    f"0.{k}": v.detach().clone() for k, v in run.gq.state_dict().items()
+                }
         params, opt = self._setup(tier)
         trained = [run.q, run.p] if tier == "phenotype" else [run.gq]
         if state.get("opt") is not None:
@@ -259,12 +281,13 @@ class _Trainer:
         d = self.parts["train"]
         bs = cfg.batch_size
         n_batches = math.ceil(d.n / bs)
-        use_val = self.parts["validation"].n > 0
         patience = cfg.early_stopping_patience
+        if tier == "phenotype" and cfg.phenotype_patience is not None:
+            patience = cfg.phenotype_patience
         last_save = time.perf_counter()
         while state["epoch"] < n_epochs and not (patience and state["bad"] >= patience):
             for net in trained:
-                net.train()
+                net.train(not (tier == "genotype" and self.warm))  # warm start: BN fixed
             run.p.train(tier == "phenotype")
             t0 = time.perf_counter()
             if state.get("perm") is None:
@@ -343,9 +366,50 @@ class _Trainer:
             run.info.setdefault("best_epoch", {})[tier] = state["best_epoch"]
         run.info.setdefault("epochs_run", {})[tier] = state["epoch"]
         self._finish_tier(tier)
-        if cfg.recalibrate_bn or state.get("avg") is not None:
+        if self._recalibrates(tier) or state.get("avg") is not None:
             self.recalibrate_bn(tier)
         return True
+
+    def _recalibrates(self, tier: Tier) -> bool:
+        """BatchNorm recalibration after ``tier``: never for a warm-started GQ, whose statistics
+        are Q's (they are part of the map P(Q(LASSO(x))) it starts from)."""
+        return self.cfg.recalibrate_bn and not (tier == "genotype" and self.warm)
+
+    @torch.no_grad()
+    def _warm_start_genotype(self) -> None:
+        """GQ := Q applied to per-trait LASSO predictions (see ``TrainConfig.genotype_init``).
+
+        On the model scale the LASSO predicts ``x_d B + b`` (``x_d``: dummy-coded genotypes); Q's
+        first layer ``W1 t + b1`` composed with it is one Linear layer on the one-hot columns,
+        ``W1 B^T`` on the dummy columns (zero on each locus's first state) with bias ``W1 b +
+        b1``. Q's other layers, BatchNorm statistics included, are copied, so P(GQ(x)) equals
+        P(Q(LASSO(x))) exactly. A trait without a LASSO fit predicts its training mean."""
+        from .tl._baselines import dummy_columns, fit_lasso
+
+        run, ds = self.run, self.dataset
+        fit = fit_lasso(ds, run.train_rows(ds))
+        self.lasso_fit = fit
+        ok = np.isfinite(fit.intercept)
+        coef = np.where(ok[None, :], np.nan_to_num(fit.coef), 0.0)
+        icpt = np.where(ok, np.nan_to_num(fit.intercept), 0.0)
+        if run.scaler is not None:
+            coef = coef / run.scaler.std[None, :]
+            icpt = (icpt - run.scaler.mean) / run.scaler.std
+        icpt = np.where(ok, icpt, run.fill)
+        q0 = run.q[0]
+        w1 = q0.weight.detach().to("cpu", torch.float64)
+        b1 = q0.bias.detach().to("cpu", torch.float64)
+        weight = torch.zeros(w1.shape[0], ds.n_allele_columns, dtype=torch.float64)
+        weight[:, torch.from_numpy(dummy_columns(ds))] = w1 @ torch.from_numpy(coef).T
+        bias = w1 @ torch.from_numpy(icpt) + b1
+        gq = run.gq
+        gq[0].weight.copy_(weight.to(gq[0].weight.dtype))
+        gq[0].bias.copy_(bias.to(gq[0].bias.dtype))
+        rest = {k: v for k, v in run.q.state_dict().items() if not k.startswith("0.")}
+        gq.load_state_dict({**gq.state_dict(), **rest})
+        loci = ds.allele_columns["locus"].to_numpy()[dummy_columns(ds)]
+        selected = np.unique(loci[(np.abs(coef) > 0).any(axis=1)])
+        run.info["warm_start"] = {"lasso_selected_markers": len(selected)}
 
     @torch.no_grad()
     def recalibrate_bn(self, tier: Tier, *, max_rows: int | None = None) -> None:
@@ -392,7 +456,7 @@ class _Trainer:
         trained = [self.run.q, self.run.p] if tier == "phenotype" else [self.run.gq]
         bns = [m for net in trained for m in net.modules() if isinstance(m, nn.BatchNorm1d)]
         keep = None
-        if self.cfg.recalibrate_bn:
+        if self._recalibrates(tier):
             keep = [
                 (m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone())
                 for m in bns
@@ -589,7 +653,7 @@ def train(
     else:
         if config is None:
             raise ValueError("train() needs a config (e.g. preset('quick')) unless resuming")
-        _check_config(config.train)
+        _check_config(config)
         run = _new_run(dataset, config)
     cfg = config.train
     device = resolve_device(cfg.device)
@@ -628,13 +692,19 @@ def train(
     for net in (run.q, run.p, run.gq):
         net.to("cpu").eval()
     run.status = "finished" if finished else "stopped"
-    run.evaluate(dataset, baselines=baselines)
+    run.evaluate(dataset, baselines=baselines, lasso_fit=trainer.lasso_fit)
     if checkpoint_dir is not None:
         run.save(checkpoint_dir)
     return run
 
 
-def _check_config(cfg: TrainConfig) -> None:
+def _check_config(config: GPAtlasConfig) -> None:
+    cfg = config.train
+    if cfg.genotype_init == "lasso" and config.model.ge_hidden != config.model.e_hidden:
+        raise DataError(
+            "the LASSO warm start builds GQ from the phenotype encoder: ge_hidden must equal "
+            f"e_hidden (got {config.model.ge_hidden} and {config.model.e_hidden})"
+        )
     if cfg.early_stopping_patience and cfg.validation_fraction <= 0:
         raise DataError("early stopping needs a validation part: set validation_fraction > 0")
     if cfg.batch_size < 2:

@@ -10,13 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from gpatlas_core import pl, preset
+from gpatlas_core.config import PRESETS
 from gpatlas_core.io import DataError
 from studio import bundle, state, ui
 from studio.hosting import limits
 
-PRESETS = {
-    "quick": "Quick: the studio network with fewer epochs (a few minutes on the yeast sample)",
-    "studio": "Studio (most accurate): standardised traits, recalibrated batch-norm, averaged weights",
+PRESET_LABELS = {
+    "studio": "Studio (default): tier 2 warm-started from per-trait LASSO, then fine-tuned",
+    "quick": "Quick: studio with fewer epochs (for a first look)",
     "paper-yeast": "Paper, real data: yeast architecture, 250 + 250 epochs (long: hours on CPU)",
     "paper-simulated": "Paper, simulated data: small network, 250 + 250 epochs",
 }
@@ -30,7 +31,12 @@ METRIC_HELP = {
 
 def settings_form():
     """Widgets -> GPAtlasConfig."""
-    name = st.selectbox("Preset", list(PRESETS), format_func=PRESETS.get)
+    name = st.selectbox(
+        "Preset",
+        list(PRESETS),
+        format_func=lambda n: PRESET_LABELS.get(n, n),
+        help="Which is most accurate on which data is measured in bench/RESULTS.md",
+    )
     base = preset(name)
     tr = base.train
     cap = limits().max_epochs or 5000
@@ -108,7 +114,7 @@ def start_training(ds, cfg, *, resume=None) -> bool:
             tier = 1 if info.tier == "phenotype" else 2
             msg = f"Tier {tier}, epoch {info.epoch} of {info.n_epochs}"
             if info.tier == "genotype" and info.epoch == info.n_epochs:
-                msg = "Evaluating on the test individuals and fitting the ridge baseline"
+                msg = "Evaluating on the test individuals and fitting the ridge and LASSO baselines"
             job.progress(done, n1 + n2, msg)
 
         if resume is not None:
@@ -150,19 +156,21 @@ def live_curves(job) -> None:
 
 
 def per_trait_table(metrics: dict, traits: list[str]) -> pd.DataFrame:
-    table = pd.DataFrame({"trait": traits})
-    for model, label in (
-        ("genotype_to_phenotype", "G-P Atlas"),
-        ("ridge", "Ridge"),
-        ("qtl_linear", "QTL linear"),
-    ):
-        entry = metrics.get(model)
-        if not entry:
-            continue
-        for m in ("r2", "pearson", "mse"):
-            values = entry.get("per_trait", {}).get(m, {})
-            name = {"r2": "R²", "pearson": "Pearson r", "mse": "MSE"}[m]
-            table[f"{label} {name}"] = [values.get(t) for t in traits]
+    """Per trait: R² of G-P Atlas and the baselines, and G-P Atlas minus each baseline."""
+    from gpatlas_core.tl import comparison_table
+
+    table = pd.DataFrame(comparison_table(metrics, traits))
+    names = {
+        "genotype_to_phenotype": "G-P Atlas R²",
+        "ridge": "Ridge R²",
+        "lasso": "LASSO R²",
+        "diff_ridge": "G-P Atlas − ridge",
+        "diff_lasso": "G-P Atlas − LASSO",
+    }
+    table = table.rename(columns=names)
+    qtl = metrics.get("qtl_linear", {}).get("per_trait", {}).get("r2")
+    if qtl:
+        table["QTL linear R²"] = [qtl.get(t) for t in traits]
     return table
 
 
@@ -190,8 +198,10 @@ def results(ds, run) -> None:
     st.caption(
         f"Run status: {run.status}. {n_test} test individuals, never seen in training. Preset: {run.config.preset}, seed {run.config.train.seed}."
     )
-    from gpatlas_core.tl._metrics import metrics_table
+    from gpatlas_core.tl import metrics_table, verdict
 
+    if run.metrics.get("genotype_to_phenotype"):
+        st.info(verdict(run.metrics, list(run.traits)), icon=":material/balance:")
     med = pd.DataFrame(metrics_table(run.metrics))
     if len(med):
         med["model"] = med["model"].map(lambda m: pl._fit.MODEL_LABELS.get(m, m))
@@ -217,8 +227,12 @@ def results(ds, run) -> None:
             },
         )
     table = per_trait_table(run.metrics, list(run.traits))
-    st.markdown("**Per trait**: G-P Atlas next to ridge regression on the same split")
-    st.dataframe(table, hide_index=True, height=300)
+    st.markdown(
+        "**Per trait**: test R² of G-P Atlas next to ridge and LASSO fitted on the same "
+        "training individuals, and the differences (positive: G-P Atlas is better)"
+    )
+    fmt = {c: st.column_config.NumberColumn(c, format="%.3f") for c in table.columns[1:]}
+    st.dataframe(table, hide_index=True, height=300, column_config=fmt)
     ui.download_table(table, "per_trait_metrics.csv")
     c1, c2 = st.columns(2)
     with c1:

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{path}: {result.status}, preset {result.config.preset}, seed {result.config.train.seed}"
         )
-        print(_table(result.metrics))
+        print(_table(result.metrics, result.traits))
     return 0
 
 
@@ -57,11 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="print a run's test-set metrics",
         description="Print the median test-set metrics of a run (G-P Atlas both tiers, ridge, "
-        "QTL-linear). They are recomputed when the run has none or with --recompute.",
+        "LASSO, QTL-linear) and which model wins. They are recomputed when the run has none or with --recompute.",
     )
     p.add_argument("run", metavar="RUN", help="run folder or run bundle (.zip)")
     p.add_argument("--data", nargs="+", metavar="DATA", help="data set if not the recorded one")
     p.add_argument("--recompute", action="store_true", help="recompute the metrics")
-    p.add_argument("--no-baselines", action="store_true", help="skip ridge / QTL baselines")
+    p.add_argument(
+        "--no-baselines", action="store_true", help="skip the ridge / LASSO / QTL baselines"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)

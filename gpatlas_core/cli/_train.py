@@ -11,8 +11,8 @@ from ..config import PRESETS, preset
 from ..io import DataError
 
 
-def _table(metrics: dict) -> str:
-    from ..tl._metrics import metrics_table
+def _table(metrics: dict, traits: list[str] | None = None) -> str:
+    from ..tl._metrics import metrics_table, verdict
 
     def fmt(v) -> str:
         return "-" if v is None else f"{v:.4g}"
@@ -25,6 +25,8 @@ def _table(metrics: dict) -> str:
             f"{row['model']:<24} {fmt(row['r2']):>8} {fmt(row['pearson']):>8} "
             f"{fmt(row['mse']):>10} {fmt(row['mape']):>8}"
         )
+    if traits:
+        lines.append(verdict(metrics, traits))
     return "\n".join(lines)
 
 
@@ -110,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             f"stopped: continue with `python -m gpatlas_core train {' '.join(args.data)} "
             f"--out {out} --resume`"
         )
-    print(_table(result.metrics))
+    print(_table(result.metrics, result.traits))
     return 0
 
 
@@ -124,7 +126,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", nargs="+", metavar="DATA", help="'yeast', a dataset folder, or files")
     p.add_argument("--out", required=True, metavar="RUN", help="run folder to write")
-    p.add_argument("--preset", choices=PRESETS, default="quick", help="settings (default quick)")
+    p.add_argument(
+        "--preset", choices=PRESETS, default=PRESETS[0], help=f"settings (default {PRESETS[0]})"
+    )
     p.add_argument("--epochs-phenotype", type=int, metavar="N", help="tier-1 epochs")
     p.add_argument("--epochs-genotype", type=int, metavar="N", help="tier-2 epochs")
     p.add_argument("--seed", type=int, metavar="N", help="random seed (default 47)")
@@ -139,7 +143,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience (epochs)")
     p.add_argument("--missing-policy", choices=("own_state", "most_frequent"), default="own_state")
-    p.add_argument("--no-baselines", action="store_true", help="skip ridge / QTL baselines")
+    p.add_argument(
+        "--no-baselines", action="store_true", help="skip the ridge / LASSO / QTL baselines"
+    )
     p.add_argument("--resume", action="store_true", help="continue the stopped run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -13,6 +13,7 @@ MODEL_LABELS = {
     "genotype_to_phenotype": "G-P Atlas (genotype → traits)",
     "phenotype_to_phenotype": "Autoencoder (traits → traits)",
     "ridge": "Ridge on genotypes",
+    "lasso": "LASSO on genotypes",
     "qtl_linear": "Linear model on known-QTL markers",
 }
 _TIERS = (("phenotype", "Tier 1: phenotype autoencoder"), ("genotype", "Tier 2: genotype encoder"))

@@ -8,6 +8,8 @@ from ._ablation import (
     prediction_shift,
 )
 from ._causal import CausalRoc, causal_allele_roc
+from ._lasso import LassoCVResult, lasso_cv
+from ._metrics import comparison_table, metrics_table, verdict
 from ._recovery import (
     Roc,
     chromosome_order,
@@ -46,6 +48,7 @@ __all__ = [
     "AblationCancelled",
     "CausalRoc",
     "ImportanceResult",
+    "LassoCVResult",
     "LatentEmbedding",
     "Roc",
     "VidaEvaluation",
@@ -58,6 +61,7 @@ __all__ = [
     "causal_allele_roc",
     "chromosome_order",
     "clumpiness",
+    "comparison_table",
     "compute_importance",
     "embed_latents",
     "enrichment_curve",
@@ -67,7 +71,9 @@ __all__ = [
     "interaction_labels",
     "interval_roc",
     "kurtosis_test",
+    "lasso_cv",
     "merge_intervals",
+    "metrics_table",
     "prediction_shift",
     "qq_data",
     "qtl_peak_markers",
@@ -76,6 +82,7 @@ __all__ = [
     "resolve_candidates",
     "roc_youden",
     "variance_explained_correlation",
+    "verdict",
     "vida",
     "vida_grid",
     "vida_settings",
