@@ -402,6 +402,16 @@ class _Trainer:
         weight = torch.zeros(w1.shape[0], ds.n_allele_columns, dtype=torch.float64)
         weight[:, torch.from_numpy(dummy_columns(ds))] = w1 @ torch.from_numpy(coef).T
         bias = w1 @ torch.from_numpy(icpt) + b1
+        # Centre each locus's weights over its states (exactly one state is 1 per locus, so the
+        # prediction is unchanged): the effect is shared by all the locus's allele columns, not
+        # put on all but the first, and ablating any allele of a selected locus shows it.
+        locus = torch.from_numpy(ds.allele_columns["locus"].to_numpy().astype(np.int64))
+        n_states = torch.bincount(locus, minlength=ds.n_loci).to(torch.float64)
+        sums = torch.zeros(w1.shape[0], ds.n_loci, dtype=torch.float64)
+        sums.index_add_(1, locus, weight)
+        means = sums / n_states.clamp_min(1.0)
+        weight -= means[:, locus]
+        bias += means.sum(dim=1)
         gq = run.gq
         gq[0].weight.copy_(weight.to(gq[0].weight.dtype))
         gq[0].bias.copy_(bias.to(gq[0].bias.dtype))

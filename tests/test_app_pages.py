@@ -96,8 +96,8 @@ def test_train_page_requires_data():
 def trained_app(page: str = "pages/train.py") -> AppTest:
     """Train a tiny model through the Train page (2 + 2 epochs, synchronous)."""
     at = app("pages/train.py", dataset=tiny())
-    at.number_input(key="e1-quick").set_value(3)
-    at.number_input(key="e2-quick").set_value(2)
+    at.number_input(key="e1-studio").set_value(3)
+    at.number_input(key="e2-studio").set_value(2)
     button(at, "Start training").click().run()
     assert not at.exception, at.exception
     assert at.session_state["run"] is not None

@@ -41,6 +41,7 @@ def test_cli_errors(tiny_folder: Path, tmp_path: Path, capsys) -> None:
     assert main(["evaluate", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
     args = ["train", str(tiny_folder), "--out", str(tmp_path / "r"), "--patience", "2", "--quiet"]
+    args += ["--validation-fraction", "0"]
     assert main(args) == 2
     assert "validation" in capsys.readouterr().err
     assert main(["train", str(tiny_folder), "--out", str(tmp_path / "r"), "--resume"]) == 2

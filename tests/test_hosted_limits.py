@@ -153,7 +153,7 @@ def test_streamlit_upload_cap_matches_the_default():
 def test_epoch_inputs_are_capped(hosted):
     hosted(GPATLAS_MAX_EPOCHS="7")
     at = page("pages/train.py", dataset=small())
-    for key in ("e1-quick", "e2-quick"):
+    for key in ("e1-studio", "e2-studio"):
         widget = at.number_input(key=key)
         assert widget.max == 7 and widget.value <= 7
 
@@ -188,8 +188,8 @@ def test_training_waits_in_the_queue_and_shows_its_place(hosted, monkeypatch):
     monkeypatch.setattr(state, "training_queue", lambda: queue)
     try:
         at = page("pages/train.py", dataset=small(), sync_jobs=False)
-        at.number_input(key="e1-quick").set_value(1)
-        at.number_input(key="e2-quick").set_value(1)
+        at.number_input(key="e1-studio").set_value(1)
+        at.number_input(key="e2-studio").set_value(1)
         button(at, "Start training").click().run()
         mine = at.session_state["jobs"]["train"]
         end = time.monotonic() + 10

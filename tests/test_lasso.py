@@ -1,0 +1,145 @@
+"""The LASSO baseline (working sets + KKT checks on scikit-learn's solver) and the LASSO warm start
+of the genotype tier."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import Lasso, LassoCV
+
+from gpatlas_core.config import preset
+from gpatlas_core.io import DataError
+from gpatlas_core.sim import SimulationConfig, simulate
+from gpatlas_core.tl import causal_allele_roc, compute_importance, lasso_cv, verdict
+from gpatlas_core.tl._baselines import dummy_columns, fit_lasso
+from gpatlas_core.tl._lasso import alpha_grid, lasso_path_ws
+from gpatlas_core.train import train
+
+
+def _linked_design(rng: np.random.Generator, n: int = 150, p: int = 400) -> np.ndarray:
+    """Binary columns in blocks of strongly correlated neighbours (like linked markers)."""
+    base = rng.integers(0, 2, (n, p // 4))
+    x = np.repeat(base, 4, axis=1)
+    flips = rng.random(x.shape) < 0.05
+    return np.where(flips, 1 - x, x).astype(np.float64)
+
+
+def test_path_equals_scikit_learn_on_all_columns() -> None:
+    rng = np.random.default_rng(3)
+    x = _linked_design(rng)
+    beta = np.zeros(x.shape[1])
+    beta[[5, 40, 41, 200, 333]] = [1.0, -2.0, 0.7, 1.5, -0.8]
+    y = x @ beta + rng.normal(size=x.shape[0])
+    grid = alpha_grid(x - x.mean(0), y - y.mean(), 15, 1e-2)
+    path = lasso_path_ws(x, y, grid, tol=1e-10)
+    assert path.rounds >= 2  # the working set had to grow: the KKT check did its job
+    for i in (0, 4, 9, 14):
+        ref = Lasso(alpha=grid[i], tol=1e-12, max_iter=200_000).fit(x, y)
+        np.testing.assert_allclose(path.coef[:, i], ref.coef_, atol=1e-6)
+        assert path.intercept[i] == pytest.approx(ref.intercept_, abs=1e-6)
+
+
+def test_cv_choice_equals_lassocv_with_the_same_folds() -> None:
+    rng = np.random.default_rng(4)
+    x = _linked_design(rng, n=200, p=200)
+    beta = np.zeros(x.shape[1])
+    beta[[3, 90, 150]] = [2.0, -1.5, 1.0]
+    y = (x @ beta + rng.normal(size=x.shape[0]))[:, None]
+    ours = lasso_cv(
+        x, y, rng=np.random.default_rng(0), n_alphas=25, patience=100, tol=1e-10, n_jobs=1
+    )
+    fold = np.random.default_rng(0).permutation(np.arange(200) % 5)
+    cv = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(5)]
+    grid = alpha_grid(x - x.mean(0), y[:, 0] - y[:, 0].mean(), 25, 1e-3)
+    ref = LassoCV(alphas=grid, cv=cv, tol=1e-10, max_iter=200_000).fit(x, y[:, 0])
+    assert ours.alpha[0] == pytest.approx(ref.alpha_)
+    # the CV curve down to a few steps past the minimum (further down, where p ~ n and the
+    # solution is barely unique, both solvers stop at their tolerances)
+    k = int(np.argmin(ours.cv_mse[0])) + 4
+    np.testing.assert_allclose(ours.cv_mse[0][:k], ref.mse_path_.mean(axis=1)[:k], rtol=1e-4)
+    np.testing.assert_allclose(ours.coef[:, 0], ref.coef_, atol=1e-4)
+    # out-of-fold predictions: each individual by the fit that did not see it
+    assert np.isfinite(ours.oof).all()
+
+
+def test_missing_cells_and_too_few_observations() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 2, (60, 30)).astype(float)
+    y = np.c_[x[:, 0] * 2 + rng.normal(size=60), np.full(60, np.nan)]
+    y[:10, 0] = np.nan
+    fit = lasso_cv(x, y, rng=np.random.default_rng(0), n_jobs=2)
+    assert np.isfinite(fit.alpha[0]) and np.isnan(fit.alpha[1])
+    assert np.isnan(fit.oof[:10, 0]).all() and np.isfinite(fit.oof[10:, 0]).all()
+    assert fit.coef[0, 0] > 1.0  # the one real effect is found
+
+
+@pytest.fixture
+def sparse_sim():
+    """A small sparse simulation with interactions: 400 individuals x 200 loci x 4 traits."""
+    cfg = SimulationConfig(
+        n_individuals=400, n_loci=200, n_alleles=2, n_traits=4, causal_per_trait=4
+    )
+    return simulate(cfg, rng=np.random.default_rng(11))
+
+
+def _studio(**over):
+    cfg = preset("studio", device="cpu", epochs_phenotype=40, **over)
+    return cfg
+
+
+def test_warm_start_is_p_of_q_of_lasso(sparse_sim, one_thread) -> None:
+    """With no fine-tuning epoch, G->P is exactly the decoder applied to Q of the LASSO's
+    predictions (which are also the run's LASSO baseline)."""
+    run = train(sparse_sim, _studio(epochs_genotype=0))
+    pred = run.predictions
+    lasso = pred.pivot(index="sample", columns="trait", values="lasso")
+    lasso = lasso.loc[np.asarray(sparse_sim.samples).astype(str), list(run.traits)].to_numpy()
+    with torch.no_grad():
+        expected = run.unscale(run.p(run.q(torch.from_numpy(run.scale(lasso)))).numpy())
+    ours = pred.pivot(index="sample", columns="trait", values="genotype_to_phenotype")
+    ours = ours.loc[np.asarray(sparse_sim.samples).astype(str), list(run.traits)].to_numpy()
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_default_recovers_causal_alleles_and_beats_ridge(sparse_sim, one_thread) -> None:
+    run = train(sparse_sim, _studio())
+    m = run.metrics
+    assert m["genotype_to_phenotype"]["median"]["r2"] > m["ridge"]["median"]["r2"] + 0.05
+    # fine-tuning stays on the markers some LASSO selected: the others keep zero weights
+    fit = fit_lasso(sparse_sim, run.train_rows(sparse_sim))
+    locus = sparse_sim.allele_columns["locus"].to_numpy()
+    selected = np.unique(locus[dummy_columns(sparse_sim)][(fit.coef != 0).any(axis=1)])
+    support = np.isin(locus, selected)  # every allele column of a selected locus
+    w = run.gq[0].weight.detach().numpy()
+    assert (w[:, ~support] == 0).all() and (w[:, support] != 0).any()
+    imp = compute_importance(run, sparse_sim, device="cpu", rng=0)
+    roc = causal_allele_roc(imp.alleles, sparse_sim.truth)
+    assert roc.auc > 0.9
+    assert "G-P Atlas" in verdict(m, run.traits)
+
+
+def test_warm_start_needs_matching_hidden_sizes(sparse_sim) -> None:
+    cfg = _studio()
+    cfg.model = dataclasses.replace(cfg.model, ge_hidden=64)
+    with pytest.raises(DataError, match="ge_hidden must equal e_hidden"):
+        train(sparse_sim, cfg)
+
+
+def test_verdict_names_the_winner() -> None:
+    def entry(r2: dict) -> dict:
+        return {"per_trait": {"r2": r2}, "median": {"r2": float(np.median(list(r2.values())))}}
+
+    traits = ["a", "b", "c"]
+    m = {
+        "genotype_to_phenotype": entry({"a": 0.5, "b": 0.2, "c": 0.4}),
+        "ridge": entry({"a": 0.3, "b": 0.3, "c": 0.3}),
+        "lasso": entry({"a": 0.6, "b": 0.5, "c": 0.45}),
+    }
+    text = verdict(m, traits)
+    assert text.startswith("LASSO predicts best, 0.100 above G-P Atlas")
+    assert "better on 0 of 3 traits" in text
+    m["lasso"] = entry({"a": 0.1, "b": 0.1, "c": 0.1})
+    assert verdict(m, traits).startswith("G-P Atlas predicts best, 0.100 above ridge")
