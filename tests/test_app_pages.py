@@ -113,6 +113,8 @@ def test_train_page_trains_and_shows_results():
     body = texts(at)
     assert "Results on the test individuals" in body
     assert any("Ridge" in str(c) for df in at.dataframe for c in df.value.columns)
+    assert any("G-P Atlas − LASSO" in str(c) for df in at.dataframe for c in df.value.columns)
+    assert any("predicts best" in i.value or "are level" in i.value for i in at.info)
     assert at.session_state["run"].status == "finished"
     labels = [b.label for b in at.get("download_button")]
     assert "Download the run bundle (zip)" in labels

@@ -22,18 +22,21 @@ def test_train_then_evaluate(tiny_folder: Path, tmp_path: Path, capsys) -> None:
     ]  # fmt: skip
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "genotype_to_phenotype" in printed and "ridge" in printed
+    assert "genotype_to_phenotype" in printed and "ridge" in printed and "lasso" in printed
+    assert "predicts best" in printed or "are level" in printed  # the verdict line
     meta = json.loads((out / "config.json").read_text())
     assert meta["seed"] == 5 and meta["config"]["train"]["standardize"] is True
     assert meta["config"]["train"]["early_stopping_patience"] == 3
     assert meta["status"] == "finished" and "torch" in meta["versions"]
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"genotype_to_phenotype", "phenotype_to_phenotype", "ridge"} <= set(metrics)
+    assert {"genotype_to_phenotype", "phenotype_to_phenotype", "ridge", "lasso"} <= set(metrics)
+    assert set(metrics["lasso"]["params"]) == {"alpha", "n_selected"}
     assert main(["evaluate", str(out)]) == 0
-    assert "phenotype_to_phenotype" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "phenotype_to_phenotype" in printed and "G-P Atlas is better on" in printed
     (out / "metrics.json").unlink()
     assert main(["evaluate", str(out), "--data", str(tiny_folder), "--no-baselines"]) == 0
-    assert "ridge" not in json.loads((out / "metrics.json").read_text())
+    assert not {"ridge", "lasso"} & set(json.loads((out / "metrics.json").read_text()))
     assert Run.load(out).status == "finished"
 
 

@@ -1,7 +1,7 @@
-"""End to end in a real headless browser: yeast sample -> train (quick) -> importance -> VIDA ->
+"""End to end in a real headless browser: yeast sample -> train (default preset) -> importance -> VIDA ->
 latent space, with a screenshot of each page under tests/artifacts/.
 
-Skipped when chromium or Playwright is missing. ``GPATLAS_E2E_EPOCHS=a,b`` overrides the quick
+Skipped when chromium or Playwright is missing. ``GPATLAS_E2E_EPOCHS=a,b`` overrides the default
 preset's epochs per tier (for a faster local check).
 """
 

@@ -108,12 +108,22 @@ LASSO_SEED = 0
 """Seed of the LASSO baseline's CV folds (the same folds for every run on a data set)."""
 
 
-def fit_lasso(dataset: Dataset, train_rows: np.ndarray, *, seed: int = LASSO_SEED) -> LassoCVResult:
+def fit_lasso(
+    dataset: Dataset, train_rows: np.ndarray, *, seed: int = LASSO_SEED, n_jobs: int | None = None
+) -> LassoCVResult:
     """Per-trait LASSO (5-fold CV) of the phenotypes of ``train_rows`` on the dummy-coded
-    genotypes; coefficients are on :func:`dummy_columns`."""
+    genotypes; coefficients are on :func:`dummy_columns`. Traits are fitted on ``n_jobs``
+    threads (default: torch's thread count, which a hosted server sets per job)."""
+    import torch
+
     cols = dummy_columns(dataset)
     x = dataset.onehot(np.asarray(train_rows))[:, cols]
-    return lasso_cv(x, dataset.phenotypes[train_rows], rng=np.random.default_rng(seed))
+    return lasso_cv(
+        x,
+        dataset.phenotypes[train_rows],
+        rng=np.random.default_rng(seed),
+        n_jobs=n_jobs or torch.get_num_threads(),
+    )
 
 
 def lasso_baseline(
