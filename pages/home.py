@@ -20,7 +20,12 @@ st.markdown(
 
 STEPS = [
     ("dataset", "Data", "pages/data.py", "Load your files, the yeast sample, or a simulation."),
-    ("model", "Train", "pages/train.py", "Fit the two-tier model and compare it with ridge."),
+    (
+        "model",
+        "Train",
+        "pages/train.py",
+        "Fit the two-tier model and compare it with ridge and LASSO.",
+    ),
     ("importance", "Importance", "pages/importance.py", "Find the loci that matter."),
     ("vida", "VIDA", "pages/vida.py", "Screen candidate alleles for interactions."),
 ]

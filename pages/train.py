@@ -1,5 +1,5 @@
 """Train: choose a preset, train both tiers in the background with live loss curves, then
-compare test accuracy with ridge, look at predictions, and save or load the run bundle."""
+compare test accuracy with ridge and LASSO, look at predictions, and save or load the run bundle."""
 
 from __future__ import annotations
 
@@ -113,6 +113,9 @@ def start_training(ds, cfg, *, resume=None) -> bool:
             done = info.epoch + (n1 if info.tier == "genotype" else 0)
             tier = 1 if info.tier == "phenotype" else 2
             msg = f"Tier {tier}, epoch {info.epoch} of {info.n_epochs}"
+            warm = cfg.train.genotype_init == "lasso"
+            if info.tier == "phenotype" and info.epoch == info.n_epochs and warm:
+                msg = "Fitting the per-trait LASSO (5-fold CV) that starts tier 2"
             if info.tier == "genotype" and info.epoch == info.n_epochs:
                 msg = "Evaluating on the test individuals and fitting the ridge and LASSO baselines"
             job.progress(done, n1 + n2, msg)

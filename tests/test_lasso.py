@@ -86,8 +86,7 @@ def sparse_sim():
 
 
 def _studio(**over):
-    cfg = preset("studio", device="cpu", epochs_phenotype=40, **over)
-    return cfg
+    return preset("studio", **{"device": "cpu", "epochs_phenotype": 40, **over})
 
 
 def test_warm_start_is_p_of_q_of_lasso(sparse_sim, one_thread) -> None:
@@ -143,3 +142,23 @@ def test_verdict_names_the_winner() -> None:
     assert "better on 0 of 3 traits" in text
     m["lasso"] = entry({"a": 0.1, "b": 0.1, "c": 0.1})
     assert verdict(m, traits).startswith("G-P Atlas predicts best, 0.100 above ridge")
+
+
+def test_stop_and_resume_inside_the_fine_tuning(sparse_sim, tmp_path, one_thread) -> None:
+    """A warm-started run stopped inside tier 2 and resumed from its folder ends with the same
+    genotype encoder as an uninterrupted run (support, best epoch and optimiser state kept)."""
+    cfg = _studio(epochs_phenotype=3, epochs_genotype=4, early_stopping_patience=0)
+    full = train(sparse_sim, cfg, baselines=False)
+    n_batches = -(-int((full.split["set"] == "train").sum()) // cfg.train.batch_size)
+    calls = {"n": 0}
+
+    def stop() -> bool:  # inside the second fine-tuning epoch
+        calls["n"] += 1
+        return calls["n"] >= 3 * n_batches + n_batches + n_batches // 2
+
+    part = train(sparse_sim, cfg, should_stop=stop, checkpoint_dir=tmp_path, baselines=False)
+    assert part.status == "stopped" and part.checkpoint["meta"]["tier"] == "genotype"
+    resumed = train(sparse_sim, resume=tmp_path, baselines=False)
+    for a, b in zip(resumed.gq.state_dict().values(), full.gq.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert resumed.info["best_epoch"] == full.info["best_epoch"]
