@@ -650,6 +650,11 @@ def train(
         if not isinstance(resume, Run) and checkpoint_dir is None:
             checkpoint_dir = resume  # keep writing into the folder we resume from
         run = resume if isinstance(resume, Run) else Run.load(resume)
+        if run.checkpoint is None:
+            raise DataError(
+                f"cannot resume run {run.dataset_name!r}: it is {run.status} and has no "
+                "checkpoint to continue from; train a new run (with more epochs) instead"
+            )
         if run.dataset_fingerprint != dataset.fingerprint:
             raise DataError(
                 f"cannot resume: the run was trained on dataset {run.dataset_name!r} "

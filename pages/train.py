@@ -3,6 +3,7 @@ compare test accuracy with ridge and LASSO, look at predictions, and save or loa
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -106,6 +107,11 @@ def start_training(ds, cfg, *, resume=None) -> bool:
             "machine with the command line."
         )
         return False
+
+    if resume is not None:
+        # train a copy: the session's run stays intact for the other pages (and the bundle
+        # download) while the job runs, and is replaced only by the job's result
+        resume = copy.deepcopy(resume)
 
     def work(job):
         def on_epoch(info):

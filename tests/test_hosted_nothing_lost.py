@@ -191,6 +191,8 @@ def test_app_stop_keeps_checkpoint_and_curves_then_continues():
     assert not at.exception, at.exception
     done = at.session_state["run"]
     assert done.status == "finished" and len(done.losses) == 420 > n_stopped
+    # the job trained a copy: the stopped run the other pages were reading is untouched
+    assert done is not run and run.status == "stopped" and len(run.losses) == n_stopped
 
 
 def test_app_failed_importance_keeps_model_and_earlier_importance(monkeypatch):

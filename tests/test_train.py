@@ -228,6 +228,11 @@ def test_resume_in_memory_and_wrong_dataset(tiny_dataset: Dataset, holey) -> Non
     part2 = train(tiny_dataset, cfg, should_stop=lambda: True, baselines=False)
     with pytest.raises(DataError, match="cannot resume"):
         train(other, resume=part2)
+    # a finished run has nothing to continue: refused, not silently retrained from epoch 0
+    n_rows = len(done.losses)
+    with pytest.raises(DataError, match="no checkpoint to continue from"):
+        train(tiny_dataset, cfg, resume=done)
+    assert len(done.losses) == n_rows and done.status == "finished"
 
 
 def test_early_stopping_restores_best(tiny_dataset: Dataset) -> None:
