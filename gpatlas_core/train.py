@@ -506,6 +506,7 @@ def _pack_state(tier: Tier, state: dict, gen: torch.Generator) -> dict:
     tensors: dict[str, torch.Tensor] = {"generator": gen.get_state()}
     meta = {
         "tier": tier,
+        "device": gen.device.type,
         **{
             k: state.get(k)
             for k in ("epoch", "batch", "bad", "best_epoch", "n_done", "seconds", "n_avg")
@@ -678,6 +679,15 @@ def train(
     tier: Tier = "phenotype"
     state = _fresh_state()
     if run.checkpoint is not None:
+        made_on = run.checkpoint["meta"].get("device", "cpu")
+        if made_on != device.type:
+            # the noise generator's state is device-specific (a CUDA state cannot seed a CPU
+            # generator, nor the reverse), and continuing with another stream would not be the
+            # exact continuation a checkpoint promises
+            raise DataError(
+                f"this run was stopped while training on {made_on}; continue it on {made_on} "
+                f"(device={made_on!r}), not on {device.type}"
+            )
         tier, state, gen_state = _unpack_state(run.checkpoint, device)
         trainer.gen.set_state(gen_state)
     else:

@@ -228,6 +228,12 @@ def test_resume_in_memory_and_wrong_dataset(tiny_dataset: Dataset, holey) -> Non
     part2 = train(tiny_dataset, cfg, should_stop=lambda: True, baselines=False)
     with pytest.raises(DataError, match="cannot resume"):
         train(other, resume=part2)
+    # a checkpoint made on another kind of device is refused with a message, not a
+    # RuntimeError from the generator state
+    part3 = train(tiny_dataset, cfg, should_stop=lambda: True, baselines=False)
+    part3.checkpoint["meta"]["device"] = "cuda"
+    with pytest.raises(DataError, match="stopped while training on cuda"):
+        train(tiny_dataset, resume=part3, baselines=False)
     # a finished run has nothing to continue: refused, not silently retrained from epoch 0
     n_rows = len(done.losses)
     with pytest.raises(DataError, match="no checkpoint to continue from"):
