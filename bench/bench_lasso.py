@@ -77,6 +77,8 @@ def main() -> None:
             f"{r2(ref.predict(x[te]), k):.4f} | {sk_s[-1]:.1f} |",
             flush=True,
         )
+    if not sk_s:
+        return
     per_trait = float(np.mean(sk_s))
     print(
         f"scikit-learn LassoCV: {per_trait:.1f} s per trait -> ~{per_trait * ds.n_traits:.0f} s "

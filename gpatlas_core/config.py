@@ -70,8 +70,8 @@ class TrainConfig:
     first layer times the LASSO coefficients, the rest a copy of Q), so P(GQ(x)) starts at
     P(Q(LASSO(x))). Tier 2 then fine-tunes GQ through the frozen decoder with BatchNorm
     statistics held fixed, only on the markers some trait's LASSO selected, and keeps the
-    epoch (0 = the warm start itself) with the lowest validation loss. Needs ``ge_hidden ==
-    e_hidden`` and a validation part."""
+    epoch (0 = the warm start itself) with the lowest validation loss when there is a
+    validation part. Needs ``ge_hidden == e_hidden``."""
     genotype_lr: float | None = None
     """Tier-2 learning rate (None = ``lr``)."""
     seed: int = 47

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from ..io import Dataset
 from ._lasso import LassoCVResult, lasso_cv
@@ -114,8 +115,6 @@ def fit_lasso(
     """Per-trait LASSO (5-fold CV) of the phenotypes of ``train_rows`` on the dummy-coded
     genotypes; coefficients are on :func:`dummy_columns`. Traits are fitted on ``n_jobs``
     threads (default: torch's thread count, which a hosted server sets per job)."""
-    import torch
-
     cols = dummy_columns(dataset)
     x = dataset.onehot(np.asarray(train_rows))[:, cols]
     return lasso_cv(

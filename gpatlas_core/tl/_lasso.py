@@ -7,7 +7,7 @@ The objective per trait is scikit-learn's ``Lasso`` (with intercept)::
 
 For each trait and each fit (the K folds, then the whole training set) the path over a
 decreasing alpha grid is solved by scikit-learn's coordinate descent on a **working set** of
-columns, with a precomputed Gram matrix; the solution is then checked against the optimality
+columns, centred, with a precomputed Gram matrix; the solution is then checked against the optimality
 (KKT) conditions on *all* columns with one matrix product, ``|X_j^T r| / n <= alpha`` for every
 column outside the working set, and the violators join the working set until none is left. At
 convergence this is the full-problem solution (the same as scikit-learn's ``lasso_path`` on all
@@ -69,42 +69,60 @@ class LassoCVResult:
         return x @ self.coef + self.intercept[None, :]
 
 
-def alpha_grid(x_c: np.ndarray, y_c: np.ndarray, n_alphas: int, eps: float) -> np.ndarray:
-    """scikit-learn's grid: from ``alpha_max = max |X^T y| / n`` (all coefficients zero) down to
-    ``eps * alpha_max``, log-spaced; ``x_c``, ``y_c`` centred."""
-    a_max = float(np.abs(x_c.T @ y_c).max()) / max(len(y_c), 1)
+def _design(x: np.ndarray) -> np.ndarray:
+    """The design as float32 (0/1 genotypes are exact in it) or float64, never copied twice."""
+    x = np.asarray(x)
+    return x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
+
+
+def alpha_grid(x: np.ndarray, y_c: np.ndarray, n_alphas: int, eps: float) -> np.ndarray:
+    """scikit-learn's grid: from ``alpha_max = max |X_c^T y_c| / n`` (all coefficients zero)
+    down to ``eps * alpha_max``, log-spaced; ``y_c`` centred (then ``X^T y_c = X_c^T y_c``, so
+    ``x`` may be centred or not)."""
+    a_max = float(np.abs(y_c @ x).max()) / max(len(y_c), 1)
     a_max = max(a_max, np.finfo(float).tiny)
     return np.geomspace(a_max, a_max * eps, n_alphas)
 
 
 class _PathProblem:
-    """One response's centred data and the state of its path (working set, last coefficients),
-    so the path can be solved in segments of the alpha grid, each warm-started from the last."""
+    """One response's data and the state of its path (working set, last coefficients), so the
+    path can be solved alpha by alpha, each warm-started from the last.
+
+    Only the working set's columns are ever centred (float64, with their Gram matrix); the KKT
+    check uses the design as it came, in float32: for a residual ``r`` with ``sum(r) = 0``,
+    ``(x - 1 mean^T)^T r = x^T r``, so no centred (n, p) copy is kept.
+    """
 
     def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.x_mean, self.y_mean = x.mean(axis=0), float(y.mean())
-        self.xc = x - self.x_mean
-        self.xc32 = self.xc.astype(np.float32)
+        self.x = x
+        self.x32 = x if x.dtype == np.float32 else x.astype(np.float32)
+        self.x_mean = x.mean(axis=0, dtype=np.float64)
+        self.y_mean = float(y.mean())
         self.yc = y - self.y_mean
-        self.xty = self.xc.T @ self.yc
-        self.ws = np.argsort(-np.abs(self.xty))[: min(_INITIAL_WORKING_SET, x.shape[1])]
-        self.xw = self.xc[:, self.ws]
+        order = np.argsort(-np.abs(self.yc.astype(np.float32) @ self.x32))
+        self.ws = order[: min(_INITIAL_WORKING_SET, x.shape[1])]
+        self.xw = self._centred(self.ws)
         self.gram = self.xw.T @ self.xw
+        self.xty = self.xw.T @ self.yc  # on the working set
         self.coef = np.zeros(x.shape[1])
         self.rounds = 0
 
+    def _centred(self, cols: np.ndarray) -> np.ndarray:
+        return self.x[:, cols].astype(np.float64) - self.x_mean[cols]
+
     def _grow(self, add: np.ndarray) -> None:
         """Add columns to the working set; the Gram matrix grows by its new blocks only."""
-        xa = self.xc[:, add]
+        xa = self._centred(add)
         cross = self.xw.T @ xa
         self.gram = np.block([[self.gram, cross], [cross.T, xa.T @ xa]])
+        self.xty = np.concatenate([self.xty, xa.T @ self.yc])
         self.ws = np.concatenate([self.ws, add])
         self.xw = np.concatenate([self.xw, xa], axis=1)
 
     def solve(self, alphas: np.ndarray, tol: float) -> np.ndarray:
         """Coefficients (p, len(alphas)) of the full problem at ``alphas`` (decreasing, below
         the previous segment's), warm-started from the previous segment's last solution."""
-        n, p = self.xc.shape
+        n, p = self.x.shape
         for _ in range(_MAX_ROUNDS):
             self.rounds += 1
             ws, xw = self.ws, self.xw
@@ -115,13 +133,13 @@ class _PathProblem:
                     self.yc,
                     alphas=alphas,
                     precompute=self.gram,
-                    Xy=self.xty[ws],
+                    Xy=self.xty,
                     coef_init=self.coef[ws],
                     tol=tol,
                     max_iter=5000,
                 )
             resid = (self.yc[:, None] - xw @ coef_ws).astype(np.float32)
-            corr = np.abs(self.xc32.T @ resid) / n  # (p, A); float32 is ample for the check
+            corr = np.abs(resid.T @ self.x32).T / n  # (p, A); float32 is ample for the check
             # the bar: alpha, or what the working set itself reaches (coordinate descent stops
             # at a tolerance, so an active column may sit a little above alpha)
             bar = np.maximum(alphas, corr[ws].max(axis=0)) * (1.0 + _KKT_SLACK)
@@ -159,7 +177,7 @@ def lasso_path_ws(
     tol
         scikit-learn's coordinate-descent tolerance.
     """
-    prob = _PathProblem(np.asarray(x, np.float64), np.asarray(y, np.float64))
+    prob = _PathProblem(_design(x), np.asarray(y, np.float64))
     coef = prob.solve(np.asarray(alphas, np.float64), tol)
     return LassoPath(
         alphas=np.asarray(alphas), coef=coef, intercept=prob.intercept(coef), rounds=prob.rounds
@@ -194,7 +212,7 @@ def lasso_cv(
     alpha is the grid's smallest. Traits are fitted on ``n_jobs`` threads (default: the CPU
     count; the coordinate descent releases the interpreter lock).
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = _design(x)
     y = np.asarray(y, dtype=np.float64)
     if y.ndim == 1:
         y = y[:, None]
@@ -208,7 +226,7 @@ def lasso_cv(
         if obs.size < max(min_observed, n_folds):
             return None
         xk, yk, fold = x[obs], y[obs, k], folds[k]
-        grid = alpha_grid(xk - xk.mean(0), yk - yk.mean(), n_alphas, eps)
+        grid = alpha_grid(xk, yk - yk.mean(), n_alphas, eps)
         probs = [_PathProblem(xk[fold != f], yk[fold != f]) for f in range(n_folds)]
         sse: list[float] = []
         oofs: list[np.ndarray] = []
