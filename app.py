@@ -7,8 +7,8 @@ import os
 
 import streamlit as st
 
-from studio import state
-from studio.hosting import limits
+from pages._lib import state
+from pages._lib.hosting import limits
 
 log = logging.getLogger("gpatlas.studio")
 
@@ -25,7 +25,7 @@ PAGES = [
     st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
 ]
 page = st.navigation(PAGES)
-state.server_housekeeping()  # once per process (see studio/housekeeping.py)
+state.server_housekeeping()  # once per process (see pages/_lib/housekeeping.py)
 state.adopt_finished_jobs()  # results of background work that finished since the last run
 DONE, TODO = ":material/check_circle:", ":material/radio_button_unchecked:"
 

@@ -48,7 +48,7 @@ from browser import (  # noqa: E402
     wait_http,
 )
 
-from studio.housekeeping import rss_mib  # noqa: E402
+from pages._lib.housekeeping import rss_mib  # noqa: E402
 
 STEPS = ("open_app", "load_yeast", "train_page", "training", "importance_page", "latent_page")
 

@@ -6,8 +6,8 @@ import streamlit as st
 
 from gpatlas_core import pl
 from gpatlas_core.io import DataError
-from studio import loaders, state, ui
-from studio.hosting import limits
+from pages._lib import loaders, state, ui
+from pages._lib.hosting import limits
 
 POLICIES = {
     "own_state": "Own allele state (an extra 'NA' column per marker)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gpatlas_core.io import DataError
-from studio import loaders, state
+from pages._lib import loaders, state
 
 st.title("G-P Atlas Studio")
 st.markdown(

@@ -7,8 +7,7 @@ import streamlit as st
 
 from gpatlas_core import pl, tl
 from gpatlas_core.io import DataError
-from studio import loci as loci_tables
-from studio import state, ui
+from pages._lib import state, ui
 
 
 def start(ds, run, settings: dict) -> None:
@@ -77,7 +76,7 @@ def manhattan_section(ds, res) -> tuple[str | None, float]:
     )
     ui.figure(fig, f"manhattan_{trait or 'all'}_{chrom or 'genome'}.html")
     st.subheader("Top loci")
-    table = loci_tables.top_loci(
+    table = tl.top_loci(
         res.loci, trait=trait, percentile=pct, known_qtl=ds.known_qtl, chromosome=chrom
     )
     st.caption(

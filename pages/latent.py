@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from gpatlas_core import pl
-from studio import state, ui
+from pages._lib import state, ui
 
 
 def start_tsne(ds, run, perplexity: float, seed: int) -> None:

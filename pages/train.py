@@ -13,8 +13,8 @@ import streamlit as st
 from gpatlas_core import pl, preset
 from gpatlas_core.config import PRESETS
 from gpatlas_core.io import DataError
-from studio import bundle, state, ui
-from studio.hosting import limits
+from pages._lib import bundle, state, ui
+from pages._lib.hosting import limits
 
 PRESET_LABELS = {
     "studio": "Studio (default): tier 2 warm-started from per-trait LASSO, then fine-tuned",

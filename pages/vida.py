@@ -10,7 +10,7 @@ import streamlit as st
 
 from gpatlas_core import pl, tl
 from gpatlas_core.io import DataError
-from studio import state, ui
+from pages._lib import state, ui
 
 METHOD_HELP = (
     "How to measure whether an allele's extreme individuals concentrate on few partners: "

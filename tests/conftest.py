@@ -92,7 +92,7 @@ def make_file(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def hosted(monkeypatch):
     """``hosted(**env)``: hosted mode with these GPATLAS_* variables (limits re-read)."""
-    from studio import hosting
+    from pages._lib import hosting
 
     def _set(**env: str) -> None:
         monkeypatch.setenv("GPATLAS_HOSTED", "1")

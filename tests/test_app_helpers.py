@@ -8,7 +8,7 @@ import time
 import pytest
 
 from gpatlas_core.io import DataError
-from studio import hosting, jobs
+from pages._lib import hosting, jobs
 
 
 def wait(job: jobs.Job, timeout: float = 10) -> None:
@@ -99,7 +99,7 @@ def test_hosted_limits_from_environment(monkeypatch):
 
 @pytest.mark.parametrize("hosted", [False, True])
 def test_size_check(monkeypatch, hosted, tiny_dataset):
-    from studio import loaders
+    from pages._lib import loaders
 
     if hosted:
         monkeypatch.setenv("GPATLAS_HOSTED", "1")
@@ -119,7 +119,7 @@ def test_size_check(monkeypatch, hosted, tiny_dataset):
 def test_top_loci_with_known_qtl_and_per_trait():
     import pandas as pd
 
-    from studio.loci import top_loci
+    from gpatlas_core.tl import top_loci
 
     loci = pd.DataFrame(
         {
@@ -149,7 +149,7 @@ def test_top_loci_with_known_qtl_and_per_trait():
 def test_uploaded_dataset_folder_files_are_read(tiny_folder, tiny_dataset):
     import io
 
-    from studio import loaders
+    from pages._lib import loaders
 
     class Upload(io.BytesIO):  # what st.file_uploader hands over: bytes with a name
         def __init__(self, path):

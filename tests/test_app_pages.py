@@ -70,7 +70,7 @@ def test_data_simulate_and_qc():
 
 
 def test_failed_load_shows_error_and_keeps_previous_dataset(monkeypatch):
-    from studio import hosting
+    from pages._lib import hosting
 
     monkeypatch.setenv("GPATLAS_HOSTED", "1")
     monkeypatch.setenv("GPATLAS_MAX_INDIVIDUALS", "500")
@@ -135,7 +135,7 @@ def test_run_bundle_round_trip(tmp_path):
     import zipfile
 
     from gpatlas_core.io import DataError
-    from studio import bundle
+    from pages._lib import bundle
 
     at = trained_app()
     run = at.session_state["run"]

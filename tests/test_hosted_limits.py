@@ -89,7 +89,7 @@ def test_page_bug_details_hidden_only_when_hosted(
 
 
 def test_job_bug_details_hidden_when_hosted(hosted):
-    from studio import jobs
+    from pages._lib import jobs
 
     def bug(job):
         raise KeyError(SECRET)
@@ -176,7 +176,7 @@ def test_continue_training_respects_the_epoch_cap(hosted):
 
 # ------------------------------------------------------------------------------ queue
 def test_training_waits_in_the_queue_and_shows_its_place(hosted, monkeypatch):
-    from studio import jobs, state
+    from pages._lib import jobs, state
 
     hosted(GPATLAS_MAX_TRAINING_JOBS="1")
     queue = jobs.SlotQueue(1)

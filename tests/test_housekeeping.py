@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from studio import housekeeping, jobs
+from pages._lib import housekeeping, jobs
 
 
 def test_janitor_releases_memory_periodically_and_stops(monkeypatch):
@@ -114,7 +114,7 @@ def test_finished_jobs_are_logged_with_their_times(caplog):
 def test_the_app_starts_housekeeping_once_per_process():
     from apptest import page
 
-    from studio import state
+    from pages._lib import state
 
     at = page("pages/home.py")
     at.run()

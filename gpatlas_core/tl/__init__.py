@@ -9,6 +9,7 @@ from ._ablation import (
 )
 from ._causal import CausalRoc, causal_allele_roc
 from ._lasso import LassoCVResult, lasso_cv
+from ._loci import importance_column, known_qtl_hits, top_loci
 from ._metrics import comparison_table, metrics_table, verdict
 from ._recovery import (
     Roc,
@@ -68,8 +69,10 @@ __all__ = [
     "evaluate_vida",
     "genome_coordinates",
     "importance_by_class",
+    "importance_column",
     "interaction_labels",
     "interval_roc",
+    "known_qtl_hits",
     "kurtosis_test",
     "lasso_cv",
     "merge_intervals",
@@ -81,6 +84,7 @@ __all__ = [
     "qtl_recovery",
     "resolve_candidates",
     "roc_youden",
+    "top_loci",
     "variance_explained_correlation",
     "verdict",
     "vida",

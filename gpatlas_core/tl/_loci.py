@@ -1,4 +1,5 @@
-"""Top-loci tables for the Importance and Latent pages (table shaping only, no science)."""
+"""Top loci by importance and their overlap with known QTL intervals (shared by the app's
+Importance and Latent pages and any caller of :mod:`gpatlas_core.tl`)."""
 
 from __future__ import annotations
 
