@@ -39,6 +39,7 @@ lint: setup-dev
 
 test: setup-dev e2e-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 clean:

@@ -7,7 +7,10 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository root."""
+APP = str(ROOT / "app.py")
+"""The app's entry point, for ``AppTest.from_file``."""
 
 
 def page(path: str, **state) -> AppTest:

@@ -18,9 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gpatlas_core.io import DataError
+
 log = logging.getLogger("gpatlas.studio")
 
 Status = Literal["queued", "running", "done", "failed", "stopped"]
+Clock = Callable[[], float]
+"""Seconds on a monotonic scale; ``time.monotonic`` unless a test passes its own."""
 
 
 class JobStopped(Exception):
@@ -44,10 +48,15 @@ class Job:
     queue_position: int | None = None
     queue: SlotQueue | None = field(default=None, repr=False)
     meta: dict = field(default_factory=dict)
-    created: float = field(default_factory=time.monotonic)
+    clock: Clock = field(default=time.monotonic, repr=False, compare=False)
+    created: float | None = None
     started: float | None = None
     finished: float | None = None
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.created is None:
+            self.created = self.clock()
 
     # ------------------------------------------------------------ callbacks
     def stop(self) -> None:
@@ -75,7 +84,7 @@ class Job:
     def elapsed(self) -> float:
         if self.started is None:
             return 0.0
-        return (self.finished or time.monotonic()) - self.started
+        return (self.finished or self.clock()) - self.started
 
     def eta_seconds(self) -> float | None:
         """Time left if work goes on at the average pace so far (None before any progress)."""
@@ -88,11 +97,12 @@ class SlotQueue:
     """At most ``capacity`` jobs hold a slot at once; the others wait first come, first served.
 
     The queue remembers how long its last jobs held a slot, to tell a waiting user roughly how
-    long the wait will be (:meth:`wait_estimate`).
+    long the wait will be (:meth:`wait_estimate`), timed on ``clock``.
     """
 
-    def __init__(self, capacity: int, *, history: int = 20) -> None:
+    def __init__(self, capacity: int, *, history: int = 20, clock: Clock = time.monotonic) -> None:
         self.capacity = max(1, int(capacity))
+        self.clock = clock
         self._cond = threading.Condition()
         self._running: list[Job] = []
         self._waiting: list[Job] = []
@@ -119,7 +129,7 @@ class SlotQueue:
             job.queue_position = None
             self._update_positions()
             self._cond.notify_all()
-        held_from, completed = time.monotonic(), False
+        held_from, completed = self.clock(), False
         try:
             yield
             completed = not job.should_stop()  # failed or stopped runs are not typical
@@ -127,7 +137,7 @@ class SlotQueue:
             with self._cond:
                 self._running.remove(job)
                 if completed:
-                    self._durations.append(time.monotonic() - held_from)
+                    self._durations.append(self.clock() - held_from)
                 self._cond.notify_all()
 
     def typical_duration(self) -> float | None:
@@ -193,10 +203,10 @@ def _execute(
         _limit_threads()
         if queue is not None:
             with queue.slot(job):
-                job.status, job.started = "running", time.monotonic()
+                job.status, job.started = "running", job.clock()
                 job.result = fn(job)
         else:
-            job.status, job.started = "running", time.monotonic()
+            job.status, job.started = "running", job.clock()
             job.result = fn(job)
         job.status = "stopped" if job.should_stop() else "done"
     except JobStopped:
@@ -216,8 +226,8 @@ def _execute(
             job.error = f"Unexpected error ({type(err).__name__}): {err}"
     finally:
         if job.started is None:
-            job.started = time.monotonic()
-        job.finished = time.monotonic()
+            job.started = job.clock()
+        job.finished = job.clock()
         log.info(
             "job %s %s: %.1f s running, %.1f s queued",
             job.kind,
@@ -233,14 +243,15 @@ def run_job(
     *,
     queue: SlotQueue | None = None,
     synchronous: bool = False,
-    user_errors: tuple[type[BaseException], ...] = (ValueError,),
+    user_errors: tuple[type[BaseException], ...] = (DataError,),
 ) -> Job:
     """Run ``fn(job)`` in a daemon thread (or right here when ``synchronous``) and return the job.
 
     ``fn`` reports through ``job.progress`` / ``job.events`` and checks ``job.should_stop``; its
-    return value becomes ``job.result``. Errors of the types in ``user_errors`` (``DataError`` is a
-    ``ValueError``) become ``job.error`` verbatim; any other error is logged with its traceback
-    and summarised in one line.
+    return value becomes ``job.result``. Errors of the types in ``user_errors`` (our own input
+    errors, :class:`~gpatlas_core.io.DataError`) become ``job.error`` verbatim; any other error,
+    a plain ``ValueError`` from numpy or torch included, is a bug: logged with its traceback and
+    summarised in one line.
     """
     job.queue = queue
     if synchronous:

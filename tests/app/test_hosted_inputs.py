@@ -10,10 +10,10 @@ the dataset loaded before stays loaded. Hostile payloads never run.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
+from apptest import APP
 from bad_inputs import CASE_IDS, BadInput, build_corpus
 
 from gpatlas_core.io import DataError, ReadLimits, read_uploaded
@@ -21,8 +21,6 @@ from gpatlas_core.sim import SimulationConfig, simulate
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.fixture(scope="module")

@@ -3,41 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import sys
-import types
-from pathlib import Path
 
 import pytest
 
-import gpatlas_core
+from gpatlas_core.cli import build_parser, main
 from gpatlas_core.io import DataError
 
 
 def _parser() -> argparse.ArgumentParser:
-    """The real CLI parser; while sibling subcommands are still missing, ours alone."""
-    try:
-        from gpatlas_core.cli import build_parser
-
-        return build_parser()
-    except ImportError:
-        pass
-    saved = sys.modules.get("gpatlas_core.cli")
-    stub = types.ModuleType("gpatlas_core.cli")
-    stub.__path__ = [str(Path(gpatlas_core.__file__).parent / "cli")]
-    sys.modules["gpatlas_core.cli"] = stub
-    try:
-        mods = [importlib.import_module(f"gpatlas_core.cli.{m}") for m in ("_info", "_simulate")]
-    finally:
-        if saved is None:
-            sys.modules.pop("gpatlas_core.cli", None)
-        else:
-            sys.modules["gpatlas_core.cli"] = saved
-    parser = argparse.ArgumentParser(prog="gpatlas")
-    sub = parser.add_subparsers(dest="command", required=True)
-    for m in mods:
-        m.register(sub)
-    return parser
+    return build_parser()
 
 
 def _run(argv: list[str]) -> int:
@@ -80,9 +54,5 @@ def test_info_files_and_errors(tmp_path, capsys):
 
 
 def test_main_turns_data_errors_into_exit_2(tmp_path, capsys):
-    try:
-        from gpatlas_core.cli import main
-    except ImportError:
-        pytest.skip("the other subcommand modules are not there yet")
     assert main(["info", str(tmp_path / "missing.csv")]) == 2
     assert capsys.readouterr().err.startswith("error: ")

@@ -54,6 +54,14 @@ def test_stop_and_errors_become_statuses():
     job = jobs.run_job(jobs.Job(kind="x", key=""), bug, synchronous=True)
     assert job.status == "failed" and job.error.startswith("Unexpected error (KeyError)")
 
+    def numpy_bug(job):  # a ValueError from a library is a bug, not the user's mistake
+        import numpy as np
+
+        np.zeros(3).reshape(2, 2)
+
+    job = jobs.run_job(jobs.Job(kind="x", key=""), numpy_bug, synchronous=True)
+    assert job.status == "failed" and job.error.startswith("Unexpected error (ValueError)")
+
 
 def test_queue_runs_one_at_a_time_and_shows_places():
     queue = jobs.SlotQueue(1)
@@ -116,36 +124,6 @@ def test_size_check(monkeypatch, hosted, tiny_dataset):
         hosting.limits.cache_clear()
 
 
-def test_top_loci_with_known_qtl_and_per_trait():
-    import pandas as pd
-
-    from gpatlas_core.tl import top_loci
-
-    loci = pd.DataFrame(
-        {
-            "marker": ["m1", "m2", "m3", "m4"],
-            "chromosome": ["1", "1", "2", "2"],
-            "position": [100, 500, 100, 900],
-            "importance": [0.1, 0.9, 0.5, 0.2],
-            "ci_low": [0.0, 0.7, 0.3, 0.1],
-            "ci_high": [0.2, 1.0, 0.6, 0.3],
-            "trait:a": [0.0, 0.1, 0.8, 0.0],
-        }
-    )
-    qtl = pd.DataFrame(
-        {"trait": ["a", "b"], "chromosome": ["1", "2"], "position": [450, 120],
-         "ci_left": [400, 50], "ci_right": [600, 150]}
-    )  # fmt: skip
-    table = top_loci(loci, percentile=50, known_qtl=qtl)
-    assert table["marker"].tolist() == ["m2", "m3"]
-    assert table["known_qtl"].tolist() == ["a", "b"]
-    assert table["relative"].iloc[0] == 1.0 and "ci_low" in table
-    per = top_loci(loci, trait="a", percentile=75, known_qtl=qtl)
-    assert per["marker"].tolist() == ["m3"] and per["known_qtl"].tolist() == [""]
-    zoom = top_loci(loci, percentile=0, chromosome="2")
-    assert set(zoom["chromosome"]) == {"2"}
-
-
 def test_uploaded_dataset_folder_files_are_read(tiny_folder, tiny_dataset):
     import io
 
@@ -163,36 +141,54 @@ def test_uploaded_dataset_folder_files_are_read(tiny_folder, tiny_dataset):
         loaders.read_uploaded([], "own_state")
 
 
+class FakeClock:
+    """A monotonic clock that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def test_queue_wait_estimate_from_recent_durations():
-    queue = jobs.SlotQueue(1)
+    clock = FakeClock()
+    queue = jobs.SlotQueue(1, clock=clock)
     assert queue.typical_duration() is None
     for seconds in (0.2, 0.6, 0.4):  # three finished runs: median 0.4 s
-        wait(
-            jobs.run_job(
-                jobs.Job(kind="t", key=""), lambda j, s=seconds: time.sleep(s), queue=queue
-            )
-        )
+        job = jobs.Job(kind="t", key="", clock=clock)
+        jobs.run_job(job, lambda j, s=seconds: clock.advance(s), queue=queue, synchronous=True)
+        assert job.elapsed == pytest.approx(seconds)
     typical = queue.typical_duration()
-    assert 0.39 <= typical < 0.55
+    assert typical == pytest.approx(0.4)
 
     gate = threading.Event()
-    running = jobs.run_job(jobs.Job(kind="a", key=""), lambda j: gate.wait(5), queue=queue)
+    running = jobs.run_job(
+        jobs.Job(kind="a", key="", clock=clock), lambda j: gate.wait(5), queue=queue
+    )
     while running.status != "running":
         time.sleep(0.01)
-    waiting = [jobs.run_job(jobs.Job(kind=k, key=""), lambda j: None, queue=queue) for k in "bc"]
+    waiting = [
+        jobs.run_job(jobs.Job(kind=k, key="", clock=clock), lambda j: None, queue=queue)
+        for k in "bc"
+    ]
     while queue.n_waiting < 2:
         time.sleep(0.01)
     try:
+        clock.advance(0.1)  # the running job has run 0.1 s
         # the running job: the mean of (d - elapsed) over recent durations d longer than it
         first = queue.wait_estimate(waiting[0])
-        elapsed = running.elapsed
-        assert 0 < first <= 0.6 + 0.05 - elapsed
+        assert first == pytest.approx(((0.2 - 0.1) + (0.6 - 0.1) + (0.4 - 0.1)) / 3)
         second = queue.wait_estimate(waiting[1])
-        assert second == pytest.approx(first + typical, abs=0.05)  # one typical run later
+        assert second == pytest.approx(first + typical)  # one typical run later
         running.progress(1, 1000)  # its own progress is not used (too noisy early on)
-        assert queue.wait_estimate(waiting[0]) == pytest.approx(first, abs=0.05)
-        while running.elapsed < 0.75:  # it has outrun every recent run
-            time.sleep(0.01)
+        assert queue.wait_estimate(waiting[0]) == pytest.approx(first)
+        clock.advance(0.35)  # 0.45 s: only the 0.6 s run is still longer
+        assert queue.wait_estimate(waiting[0]) == pytest.approx(0.15)
+        clock.advance(0.3)  # 0.75 s: it has outrun every recent run
         assert queue.wait_estimate(waiting[0]) == 0.0
         assert queue.wait_estimate(waiting[1]) == pytest.approx(typical)
         assert queue.wait_estimate(running) is None  # not waiting

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from apptest import ROOT
 from browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -25,7 +26,6 @@ from browser import (
     wait_http,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

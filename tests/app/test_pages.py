@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
-from apptest import button
+from apptest import APP, button
 from streamlit.testing.v1 import AppTest
 
 from gpatlas_core.sim import SimulationConfig, simulate
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120
 
 

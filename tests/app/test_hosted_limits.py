@@ -7,7 +7,6 @@ import re
 import threading
 import time
 import tomllib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,11 +14,9 @@ import pytest
 from gpatlas_core.sim import SimulationConfig, simulate
 
 pytest.importorskip("streamlit")
-from apptest import button, page
+from apptest import APP, ROOT, button, page
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 GENO = "sample,m1,m2,m3\ns1,A,B,A\ns2,B,B,A\ns3,A,A,B\n"
 PHENO = "sample,t1,t2\ns1,1.0,2\ns2,0.5,NA\ns3,2,3\n"
 SECRET = "/srv/secret/path.py line 42"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import time
 
 import numpy as np
 import pytest
@@ -39,10 +38,8 @@ def test_yeast_sample(yeast):
     assert (yeast.known_qtl["ci_left"] <= yeast.known_qtl["ci_right"]).all()
 
 
-def test_yeast_loads_fast():
-    start = time.perf_counter()
+def test_yeast_loads_with_a_missing_policy():
     ds = load_yeast_sample(missing_policy="most_frequent")
-    assert time.perf_counter() - start < 8  # ~0.6 s on an idle 2-core machine
     assert ds.missing_policy == "most_frequent"
 
 

@@ -6,7 +6,6 @@ import builtins
 import gzip
 import io
 import pickle
-import time
 import zipfile
 
 import pytest
@@ -71,10 +70,8 @@ def test_zip_and_checkpoint_renamed(tmp_path):
 def test_gzip_bomb_stops_early(tmp_path):
     bomb = gzip.compress(b"0" * (64 * 1024 * 1024), compresslevel=9)  # 64 MiB in ~64 KiB
     d = _folder(tmp_path, geno=bomb, geno_name="genotypes.csv.gz")
-    start = time.perf_counter()
     with pytest.raises(DataError, match=r"genotypes.csv.gz: decompresses to more than.*bomb"):
         read_dataset_folder(d, limits=ReadLimits(max_uncompressed_bytes=1_000_000))
-    assert time.perf_counter() - start < 5
 
 
 def test_corrupt_and_truncated_gzip(tmp_path):
@@ -102,10 +99,8 @@ def test_upload_size_refused_before_reading():
 def test_million_column_header(tmp_path):
     header = "sample," + ",".join(f"m{i}" for i in range(1_000_000))
     d = _folder(tmp_path, geno=header + "\ns1," + ",".join(["A"] * 1_000_000) + "\n")
-    start = time.perf_counter()
     with pytest.raises(DataError, match=r"1,000,001 columns, more than the limit"):
         read_dataset_folder(d)
-    assert time.perf_counter() - start < 10
 
 
 @pytest.mark.parametrize(
