@@ -97,12 +97,14 @@ def start(ds, imp, cand, params: dict, key: dict) -> None:
         out = {"scores": scores}
         if ds.truth is not None:
             job.progress(1, 2, "Comparing with the simulation truth")
-            rng = np.random.default_rng(0)
-            try:
-                out["evaluation"] = tl.evaluate_vida(scores, ds.truth, rng=rng, n_bootstrap=200)
-                inter, direct = tl.importance_by_class(imp.matrix, ds.allele_columns, ds.truth)
-                out["qq"] = tl.qq_data(inter, direct, rng=rng)
-                out["kurtosis"] = tl.kurtosis_test(inter, direct, rng=rng, n_bootstrap=500)
+            try:  # the CLI's evaluation, with its default seed: the same numbers as `vida`
+                out["truth_report"] = tl.vida_against_truth(
+                    imp.matrix,
+                    ds.allele_columns,
+                    scores,
+                    ds.truth,
+                    rng=np.random.default_rng(tl.VIDA_EVAL_SEED),
+                )
             except DataError as err:
                 out["evaluation_error"] = str(err)
         return out
@@ -132,9 +134,10 @@ def show(result: dict) -> None:
     ui.download_table(ranked, "vida_scores.csv")
     if "evaluation_error" in result:
         st.info(result["evaluation_error"])
-    ev = result.get("evaluation")
-    if ev is None:
+    report = result.get("truth_report")
+    if report is None:
         return
+    ev = report.evaluation
     st.subheader("Against the simulation truth")
     st.caption(
         f"{ev.n_interacting} interacting and {ev.n_non_interacting} non-interacting "
@@ -149,8 +152,8 @@ def show(result: dict) -> None:
     with c1:
         ui.figure(pl.vida_score_distributions(ev.labelled), "vida_scores.html")
     with c2:
-        if "qq" in result:
-            ui.figure(pl.vida_qq(result["qq"], kurtosis=result.get("kurtosis")), "vida_qq.html")
+        if report.qq is not None:
+            ui.figure(pl.vida_qq(report.qq, kurtosis=report.kurtosis), "vida_qq.html")
 
 
 st.title("VIDA: interaction screen")

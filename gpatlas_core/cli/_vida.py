@@ -23,13 +23,7 @@ from ..tl._vida_candidates import (
     candidates_from_truth,
 )
 from ..tl._vida_clumpiness import METHODS
-from ..tl._vida_eval import (
-    best_of_grid,
-    evaluate_vida,
-    importance_by_class,
-    kurtosis_test,
-    vida_grid,
-)
+from ..tl._vida_eval import VIDA_EVAL_SEED, best_of_grid, vida_against_truth, vida_grid
 
 MATRIX_FILE = "importance_matrix.npy"
 
@@ -121,8 +115,10 @@ def run(args: argparse.Namespace) -> int:
         if args.grid:
             raise DataError("--grid needs a dataset with simulation truth (to compute AUC)")
         return 0
-    rng = np.random.default_rng(args.seed)
-    ev = evaluate_vida(scores, ds.truth, rng=rng)
+    truth_report = vida_against_truth(
+        matrix, columns, scores, ds.truth, rng=np.random.default_rng(args.seed)
+    )
+    ev = truth_report.evaluation
     report = {
         "params": {
             "z_threshold": args.z_threshold,
@@ -132,12 +128,8 @@ def run(args: argparse.Namespace) -> int:
             "n_candidates": int(cand.size),
             "seed": args.seed,
         },
-        "evaluation": ev.to_dict(),
+        **truth_report.to_dict(),
     }
-    inter, direct = importance_by_class(matrix, columns, ds.truth)
-    if inter.size >= 4 and direct.size >= 4:
-        kt = kurtosis_test(inter, direct, rng=rng)
-        report["kurtosis_test"] = {k: v for k, v in kt.items() if not k.startswith("boot_")}
     if args.grid:
         grid = vida_grid(matrix, columns, candidates=cand, truth=ds.truth)
         grid.to_csv(run_dir / "vida_grid.csv", index=False)
@@ -180,5 +172,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="dataset folder (or 'yeast-sample'); default: the folder recorded in the run",
     )
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="bootstrap seed (default 0)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=VIDA_EVAL_SEED,
+        metavar="N",
+        help=f"bootstrap seed (default {VIDA_EVAL_SEED}, as on the app's VIDA page)",
+    )
     p.set_defaults(func=run)

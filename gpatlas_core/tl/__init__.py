@@ -33,7 +33,9 @@ from ._vida_candidates import (
 )
 from ._vida_clumpiness import clumpiness
 from ._vida_eval import (
+    VIDA_EVAL_SEED,
     VidaEvaluation,
+    VidaTruthReport,
     best_of_grid,
     enrichment_curve,
     evaluate_vida,
@@ -42,10 +44,12 @@ from ._vida_eval import (
     kurtosis_test,
     qq_data,
     roc_youden,
+    vida_against_truth,
     vida_grid,
 )
 
 __all__ = [
+    "VIDA_EVAL_SEED",
     "AblationCancelled",
     "CausalRoc",
     "ImportanceResult",
@@ -53,6 +57,7 @@ __all__ = [
     "LatentEmbedding",
     "Roc",
     "VidaEvaluation",
+    "VidaTruthReport",
     "ablation_matrix",
     "best_of_grid",
     "candidates_above_percentile",
@@ -88,6 +93,7 @@ __all__ = [
     "variance_explained_correlation",
     "verdict",
     "vida",
+    "vida_against_truth",
     "vida_grid",
     "vida_settings",
 ]

@@ -463,6 +463,57 @@ def qq_data(
     )
 
 
+VIDA_EVAL_SEED = 0
+"""The bootstrap seed of :func:`vida_against_truth` when none is chosen (CLI and app alike)."""
+
+
+@dataclass
+class VidaTruthReport:
+    """Everything VIDA is judged by on a simulation: the evaluation of its scores, and the
+    importance distributions of interacting against direct-only causal alleles."""
+
+    evaluation: VidaEvaluation
+    kurtosis: dict | None
+    """:func:`kurtosis_test` (None with fewer than 4 non-zero values in a class)."""
+    qq: pd.DataFrame | None
+    """:func:`qq_data` (None when ``kurtosis`` is)."""
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the evaluation and the kurtosis test without its bootstrap draws."""
+        d: dict = {"evaluation": self.evaluation.to_dict()}
+        if self.kurtosis is not None:
+            d["kurtosis_test"] = _json_safe(
+                {k: v for k, v in self.kurtosis.items() if not k.startswith("boot_")}
+            )
+        return d
+
+
+def vida_against_truth(
+    matrix: np.ndarray,
+    allele_columns: pd.DataFrame,
+    scores: pd.DataFrame,
+    truth: Truth,
+    *,
+    rng: np.random.Generator,
+    n_bootstrap: int = 1000,
+) -> VidaTruthReport:
+    """VIDA scores and per-individual importance against simulation truth, in one call.
+
+    The one home of this evaluation: ``python -m gpatlas_core vida`` and the app's VIDA page
+    both call it, with ``np.random.default_rng(VIDA_EVAL_SEED)`` unless a seed is chosen, so
+    the same data gives the same numbers in both. Draw order: the enrichment bootstrap
+    (:func:`evaluate_vida`), then :func:`kurtosis_test`, then :func:`qq_data`, each with
+    ``n_bootstrap`` resamples (the Q-Q band with its own default).
+    """
+    ev = evaluate_vida(scores, truth, rng=rng, n_bootstrap=n_bootstrap)
+    inter, direct = importance_by_class(matrix, allele_columns, truth)
+    kurt = qq = None
+    if inter.size >= 4 and direct.size >= 4:
+        kurt = kurtosis_test(inter, direct, rng=rng, n_bootstrap=n_bootstrap)
+        qq = qq_data(inter, direct, rng=rng)
+    return VidaTruthReport(evaluation=ev, kurtosis=kurt, qq=qq)
+
+
 def _json_safe(obj):
     if isinstance(obj, dict):
         return {str(k): _json_safe(v) for k, v in obj.items()}

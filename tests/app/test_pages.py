@@ -9,6 +9,7 @@ pytest.importorskip("streamlit")
 from apptest import APP, button
 from streamlit.testing.v1 import AppTest
 
+from gpatlas_core import tl
 from gpatlas_core.sim import SimulationConfig, simulate
 
 TIMEOUT = 120
@@ -181,6 +182,18 @@ def test_vida_page_runs_and_evaluates_against_truth():
     assert not at.exception, at.exception
     assert "Ranked alleles" in "\n".join(s.value for s in at.subheader)
     assert "vida_score" in at.dataframe[0].value.columns
+    # the page's evaluation is the CLI's: the same core call with the CLI's default seed
+    result = at.session_state["latest"]
+    result = next(v for k, v in result.items() if '"stage": "vida"' in k)
+    ds, imp = (
+        at.session_state["dataset"],
+        next(v for k, v in at.session_state["latest"].items() if '"stage": "importance"' in k),
+    )
+    again = tl.vida_against_truth(
+        imp.matrix, ds.allele_columns, result["scores"], ds.truth, rng=np.random.default_rng(0)
+    )
+    assert result["truth_report"].to_dict() == again.to_dict()
+    assert "Against the simulation truth" in "\n".join(s.value for s in at.subheader)
 
 
 def test_vida_page_asks_for_importance_first():

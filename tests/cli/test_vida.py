@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from gpatlas_core.io import DataError
+from gpatlas_core.tl import VIDA_EVAL_SEED, vida_against_truth
 
 
 @pytest.fixture
@@ -48,6 +49,11 @@ def test_cli_writes_scores_and_evaluation(setup, tiny_folder, tmp_path) -> None:
     assert list(scores.columns)[:2] == ["marker", "allele"]
     report = json.loads((run / "vida_eval.json").read_text())
     assert {"params", "evaluation", "grid_best"} <= set(report)
+    same = vida_against_truth(  # the app's VIDA page makes the same call (default seed 0)
+        mat, ds.allele_columns, scores, ds.truth, rng=np.random.default_rng(VIDA_EVAL_SEED)
+    ).to_dict()
+    assert report["evaluation"] == json.loads(json.dumps(same["evaluation"]))
+    assert report.get("kurtosis_test") == json.loads(json.dumps(same.get("kurtosis_test")))
     assert (run / "vida_grid.csv").is_file()
     cand = tmp_path / "cand.csv"
     marker = ds.allele_columns["marker"].iloc[0]
