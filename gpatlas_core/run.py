@@ -195,6 +195,28 @@ class Run:
         """P(Q(t)) on the original scale; ``t`` on the model scale (see :meth:`model_inputs`)."""
         return self.unscale(self._apply(self.p, self.latent_from_phenotypes(t)))
 
+    def test_predictions(
+        self, dataset: Dataset, trait: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+        """One trait on the test individuals: observed values, G-P Atlas's predictions, ridge's
+        (None when the run has no ridge fit) and the sample ids; from :attr:`predictions` after
+        :meth:`evaluate`, else predicted here."""
+        pr = self.predictions
+        if len(pr) and "genotype_to_phenotype" in pr:
+            part = pr[(pr["set"] == "test") & (pr["trait"] == trait)]
+            base = part["ridge"].to_numpy() if "ridge" in part else None
+            return (
+                part["observed"].to_numpy(),
+                part["genotype_to_phenotype"].to_numpy(),
+                base,
+                part["sample"].to_numpy(),
+            )
+        rows = self.test_rows(dataset)
+        x, _t, _m = self.model_inputs(dataset, rows)
+        j = list(dataset.traits).index(trait)
+        pred = self.predict_from_genotypes(x)[:, j]
+        return dataset.phenotypes[rows, j], pred, None, dataset.samples[rows]
+
     # -------------------------------------------------------------- evaluation
     def evaluate(self, dataset: Dataset, *, baselines: bool = True, lasso_fit=None) -> dict:
         """Predict every sample with both tiers (and the linear baselines: ridge, LASSO and the

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gpatlas_core import pl, preset
+from gpatlas_core import pl, preset, tl
 from gpatlas_core.config import PRESETS
 from gpatlas_core.io import DataError
 from pages._lib import bundle, state, ui
@@ -164,56 +164,17 @@ def live_curves(job) -> None:
     st.plotly_chart(job.meta["figure"], width="stretch", key="live-loss")
 
 
-def per_trait_table(metrics: dict, traits: list[str]) -> pd.DataFrame:
-    """Per trait: R² of G-P Atlas and the baselines, and G-P Atlas minus each baseline."""
-    from gpatlas_core.tl import comparison_table
-
-    table = pd.DataFrame(comparison_table(metrics, traits))
-    names = {
-        "genotype_to_phenotype": "G-P Atlas R²",
-        "ridge": "Ridge R²",
-        "lasso": "LASSO R²",
-        "diff_ridge": "G-P Atlas − ridge",
-        "diff_lasso": "G-P Atlas − LASSO",
-    }
-    table = table.rename(columns=names)
-    qtl = metrics.get("qtl_linear", {}).get("per_trait", {}).get("r2")
-    if qtl:
-        table["QTL linear R²"] = [qtl.get(t) for t in traits]
-    return table
-
-
-def test_predictions(ds, run, trait: str):
-    """Observed, G-P Atlas and ridge predictions of one trait on the test individuals."""
-    pr = run.predictions
-    if len(pr) and "genotype_to_phenotype" in pr:
-        part = pr[(pr["set"] == "test") & (pr["trait"] == trait)]
-        base = part["ridge"].to_numpy() if "ridge" in part else None
-        return (
-            part["observed"].to_numpy(),
-            part["genotype_to_phenotype"].to_numpy(),
-            base,
-            part["sample"].to_numpy(),
-        )
-    rows = run.test_rows(ds)
-    x, _t, _m = run.model_inputs(ds, rows)
-    j = list(ds.traits).index(trait)
-    return ds.phenotypes[rows, j], run.predict_from_genotypes(x)[:, j], None, ds.samples[rows]
-
-
 def results(ds, run) -> None:
     st.header("Results on the test individuals")
     n_test = len(run.test_rows(ds))
     st.caption(
         f"Run status: {run.status}. {n_test} test individuals, never seen in training. Preset: {run.config.preset}, seed {run.config.train.seed}."
     )
-    from gpatlas_core.tl import metrics_table, verdict
-
     if run.metrics.get("genotype_to_phenotype"):
-        st.info(verdict(run.metrics, list(run.traits)), icon=":material/balance:")
-    med = pd.DataFrame(metrics_table(run.metrics))
+        st.info(tl.verdict(run.metrics, list(run.traits)), icon=":material/balance:")
+    med = pd.DataFrame(tl.metrics_table(run.metrics))
     if len(med):
-        med["model"] = med["model"].map(lambda m: pl._fit.MODEL_LABELS.get(m, m))
+        med["model"] = med["model"].map(lambda m: tl.MODEL_LABELS.get(m, m))
         st.markdown("**Medians across traits** (and across individuals)")
         st.dataframe(
             med,
@@ -235,7 +196,7 @@ def results(ds, run) -> None:
                 ),
             },
         )
-    table = per_trait_table(run.metrics, list(run.traits))
+    table = tl.comparison_frame(run.metrics, list(run.traits))
     st.markdown(
         "**Per trait**: test R² of G-P Atlas next to ridge and LASSO fitted on the same "
         "training individuals, and the differences (positive: G-P Atlas is better)"
@@ -246,7 +207,7 @@ def results(ds, run) -> None:
     c1, c2 = st.columns(2)
     with c1:
         trait = st.selectbox("Trait", run.traits, help="Predicted from the genotype alone")
-        obs, pred, base, samples = test_predictions(ds, run, trait)
+        obs, pred, base, samples = run.test_predictions(ds, trait)
         fig = pl.predicted_vs_real(obs, pred, trait=trait, samples=samples, baseline=base)
         ui.figure(fig, f"predicted_vs_real_{trait}.html")
     with c2:

@@ -12,7 +12,7 @@ from ..io import DataError
 
 
 def _table(metrics: dict, traits: list[str] | None = None) -> str:
-    from ..tl._metrics import metrics_table, verdict
+    from ..tl import metrics_table, verdict
 
     def fmt(v) -> str:
         return "-" if v is None else f"{v:.4g}"

@@ -9,13 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-MODEL_LABELS = {
-    "genotype_to_phenotype": "G-P Atlas (genotype → traits)",
-    "phenotype_to_phenotype": "Autoencoder (traits → traits)",
-    "ridge": "Ridge on genotypes",
-    "lasso": "LASSO on genotypes",
-    "qtl_linear": "Linear model on known-QTL markers",
-}
+from ..tl._metrics import MODEL_LABELS
+
 _TIERS = (("phenotype", "Tier 1: phenotype autoencoder"), ("genotype", "Tier 2: genotype encoder"))
 
 

@@ -10,7 +10,14 @@ from ._ablation import (
 from ._causal import CausalRoc, causal_allele_roc
 from ._lasso import LassoCVResult, lasso_cv
 from ._loci import importance_column, known_qtl_hits, top_loci
-from ._metrics import comparison_table, metrics_table, verdict
+from ._metrics import (
+    COMPARISON_COLUMNS,
+    MODEL_LABELS,
+    comparison_frame,
+    comparison_table,
+    metrics_table,
+    verdict,
+)
 from ._recovery import (
     Roc,
     chromosome_order,
@@ -49,6 +56,8 @@ from ._vida_eval import (
 )
 
 __all__ = [
+    "COMPARISON_COLUMNS",
+    "MODEL_LABELS",
     "VIDA_EVAL_SEED",
     "AblationCancelled",
     "CausalRoc",
@@ -67,6 +76,7 @@ __all__ = [
     "causal_allele_roc",
     "chromosome_order",
     "clumpiness",
+    "comparison_frame",
     "comparison_table",
     "compute_importance",
     "embed_latents",

@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 METRICS: tuple[str, ...] = ("r2", "mse", "mape", "pearson")
 MAPE_ZERO_GUARD = 1e-8
@@ -109,6 +110,16 @@ def prediction_metrics(
     }
 
 
+MODEL_LABELS: dict[str, str] = {
+    "genotype_to_phenotype": "G-P Atlas (genotype → traits)",
+    "phenotype_to_phenotype": "Autoencoder (traits → traits)",
+    "ridge": "Ridge on genotypes",
+    "lasso": "LASSO on genotypes",
+    "qtl_linear": "Linear model on known-QTL markers",
+}
+"""Readable names of the models in a run's ``metrics`` (tables, legends, the CLI)."""
+
+
 def metrics_table(metrics: dict) -> list[dict]:
     """One row per model in a run's ``metrics`` dict: the medians across traits and individuals.
 
@@ -159,6 +170,28 @@ def comparison_table(
             row[f"diff_{b}"] = None if a is None or c is None else a - c
         rows.append(row)
     return rows
+
+
+COMPARISON_COLUMNS: dict[str, str] = {
+    "genotype_to_phenotype": "G-P Atlas R²",
+    "ridge": "Ridge R²",
+    "lasso": "LASSO R²",
+    "diff_ridge": "G-P Atlas − ridge",
+    "diff_lasso": "G-P Atlas − LASSO",
+    "qtl_linear": "QTL linear R²",
+}
+"""Column headers of :func:`comparison_frame`."""
+
+
+def comparison_frame(metrics: dict, traits: Sequence[str]) -> pd.DataFrame:
+    """:func:`comparison_table` as a labelled table (headers :data:`COMPARISON_COLUMNS`), with
+    the known-QTL linear model's R^2 as a last column when the run has it: what the Train page
+    shows and downloads as ``per_trait_metrics.csv``."""
+    table = pd.DataFrame(comparison_table(metrics, traits))
+    qtl = metrics.get("qtl_linear", {}).get("per_trait", {}).get("r2")
+    if qtl:
+        table["qtl_linear"] = [qtl.get(t) for t in traits]
+    return table.rename(columns=COMPARISON_COLUMNS)
 
 
 def verdict(metrics: dict, traits: Sequence[str], *, model: str = "genotype_to_phenotype") -> str:

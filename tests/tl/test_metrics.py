@@ -52,3 +52,33 @@ def test_constant_trait_is_none_and_table() -> None:
     assert [r["model"] for r in rows] == ["genotype_to_phenotype", "ridge"]
     with pytest.raises(ValueError, match="shapes"):
         prediction_metrics(y, y[:, :1], traits=["c"], samples=list("abc"))
+
+
+def test_comparison_frame_labels_differences_and_qtl_column() -> None:
+    from gpatlas_core.tl import COMPARISON_COLUMNS, comparison_frame
+
+    def entry(r2):
+        return {"per_trait": {"r2": r2}, "median": {"r2": float(np.median(list(r2.values())))}}
+
+    metrics = {
+        "genotype_to_phenotype": entry({"a": 0.5, "b": 0.2}),
+        "ridge": entry({"a": 0.4, "b": 0.3}),
+        "lasso": entry({"a": 0.6, "b": 0.1}),
+        "qtl_linear": entry({"a": 0.35, "b": 0.05}),
+    }
+    table = comparison_frame(metrics, ["a", "b"])
+    assert list(table.columns) == [
+        "trait",
+        *(COMPARISON_COLUMNS[k] for k in ("genotype_to_phenotype", "ridge", "lasso")),
+        *(COMPARISON_COLUMNS[k] for k in ("diff_ridge", "diff_lasso", "qtl_linear")),
+    ]
+    np.testing.assert_allclose(table["G-P Atlas − ridge"], [0.1, -0.1])
+    np.testing.assert_allclose(table["G-P Atlas − LASSO"], [-0.1, 0.1])
+    np.testing.assert_allclose(table["QTL linear R²"], [0.35, 0.05])
+    del metrics["qtl_linear"], metrics["lasso"]
+    assert list(comparison_frame(metrics, ["a"]).columns) == [
+        "trait",
+        "G-P Atlas R²",
+        "Ridge R²",
+        "G-P Atlas − ridge",
+    ]
