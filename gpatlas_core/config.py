@@ -9,6 +9,9 @@ from typing import Literal
 Device = Literal["auto", "cpu", "cuda"]
 PresetName = Literal["studio", "quick", "paper-simulated", "paper-yeast"]
 GenotypeInit = Literal["random", "lasso"]
+Tier = Literal["phenotype", "genotype"]
+"""The two training tiers: ``phenotype`` (Q and P, the autoencoder) and ``genotype`` (GQ, trained
+through the frozen P); also which encoder an ablation goes through."""
 
 
 @dataclass
@@ -149,13 +152,19 @@ def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
         model = _STUDIO_MODEL
         train = dataclasses.replace(_STUDIO_TRAIN, epochs_phenotype=40, epochs_genotype=3)
     else:
-        raise ValueError(
-            f"unknown preset {name!r}; choose studio, quick, paper-simulated or paper-yeast"
-        )
+        raise ValueError(f"unknown preset {name!r}; choose {', '.join(PRESET_DESCRIPTIONS)}")
     model = dataclasses.replace(model)
     train = dataclasses.replace(train, **train_overrides)
     return GPAtlasConfig(model=model, train=train, preset=name)
 
 
-PRESETS: tuple[str, ...] = ("studio", "quick", "paper-simulated", "paper-yeast")
+PRESET_DESCRIPTIONS: dict[str, str] = {
+    "studio": "Studio (default): tier 2 warm-started from per-trait LASSO, then fine-tuned",
+    "quick": "Quick: studio with fewer epochs (for a first look)",
+    "paper-simulated": "Paper, simulated data: small network, 250 + 250 epochs",
+    "paper-yeast": "Paper, real data: yeast architecture, 250 + 250 epochs (long: hours on CPU)",
+}
+"""The one list of presets, the default first, each with the line the app and the CLI show."""
+
+PRESETS: tuple[str, ...] = tuple(PRESET_DESCRIPTIONS)
 """Preset names, the app's default first."""

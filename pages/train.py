@@ -11,17 +11,11 @@ import pandas as pd
 import streamlit as st
 
 from gpatlas_core import pl, preset, tl
-from gpatlas_core.config import PRESETS
+from gpatlas_core.config import PRESET_DESCRIPTIONS, PRESETS
 from gpatlas_core.io import DataError
 from pages._lib import bundle, state, ui
 from pages._lib.hosting import limits
 
-PRESET_LABELS = {
-    "studio": "Studio (default): tier 2 warm-started from per-trait LASSO, then fine-tuned",
-    "quick": "Quick: studio with fewer epochs (for a first look)",
-    "paper-yeast": "Paper, real data: yeast architecture, 250 + 250 epochs (long: hours on CPU)",
-    "paper-simulated": "Paper, simulated data: small network, 250 + 250 epochs",
-}
 METRIC_HELP = {
     "r2": "R²: share of the trait's variance explained on test individuals (1 is perfect)",
     "pearson": "Pearson r between predicted and real values",
@@ -35,7 +29,7 @@ def settings_form():
     name = st.selectbox(
         "Preset",
         list(PRESETS),
-        format_func=lambda n: PRESET_LABELS.get(n, n),
+        format_func=lambda n: PRESET_DESCRIPTIONS.get(n, n),
         help="Which is most accurate on which data is measured in bench/RESULTS.md",
     )
     base = preset(name)
