@@ -7,7 +7,7 @@ averaged in phenotype space and in latent space (the latter is one network: the 
 by side, block-diagonal, with a fixed averaging layer in front of the decoder).
 
 This is not a feature of the app yet; it measures whether one is worth building. It drives the
-trainer's internals (``_Trainer.run_tier``) to re-train tier 2 alone.
+trainer's internals (``gpatlas_core.train.run_tier``) to re-train tier 2 alone.
 
     .venv/bin/python bench/bench_ensemble.py --preset quick --members 6
 """
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gpatlas_core.config import preset
 from gpatlas_core.io import load_yeast_sample
 from gpatlas_core.tl._metrics import prediction_metrics
-from gpatlas_core.train import _fresh_state, _init_networks, _Trainer, train
+from gpatlas_core.train import TierState, Trainer, init_networks, run_tier, train
 
 
 def main() -> int:
@@ -69,10 +69,10 @@ def main() -> int:
     for k in range(1, args.members):
         t1 = time.perf_counter()
         member = copy.deepcopy(run)
-        _init_networks((member.gq,), 1000 + k)
-        trainer = _Trainer(ds, member, torch.device("cpu"))
+        init_networks((member.gq,), 1000 + k)
+        trainer = Trainer(ds, member, torch.device("cpu"))
         trainer.gen.manual_seed(2000 + k)
-        trainer.run_tier("genotype", _fresh_state(), None, None, None)
+        run_tier(trainer, "genotype", TierState())
         for net in (member.q, member.p, member.gq):
             net.to("cpu").eval()
         preds.append(member.predict_from_genotypes(x))

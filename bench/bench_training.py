@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gpatlas_core.config import preset
 from gpatlas_core.io import load_yeast_sample
 from gpatlas_core.run import empty_networks
-from gpatlas_core.train import _init_networks, train
+from gpatlas_core.train import init_networks, train
 
 
 def reference_epoch(gq, p, x, t, opt, rng, gen, *, gen_noise=0.8, l1=0.8, l2=0.01) -> float:
@@ -91,7 +91,7 @@ def main() -> None:
             p = run.p
             for name, kw in variants:
                 _, _, gq = empty_networks(ds.n_traits, ds.n_allele_columns, cfg)
-                _init_networks((gq,), 1)
+                init_networks((gq,), 1)
                 opt = torch.optim.Adam(gq.parameters(), lr=1e-3, betas=(0.5, 0.999), **kw)
                 refs[name] = (gq, opt)
         for name, (gq, opt) in refs.items():

@@ -175,7 +175,7 @@ def bench_quality(epochs: int, seed: int, grid: bool, run_dir: str | None) -> di
     head["importance_s"] = time.perf_counter() - t
     cand = candidates_from_truth(ds)
     results = {"test individuals": _evaluate(imp.matrix, ds, cand, seed, grid)}
-    # The published predictions cover 600 test individuals (method.md section 8); with 120
+    # The published predictions cover 600 test individuals (docs/method.md section 8); with 120
     # here, also report VIDA on the importance of all 600 (train + test) individuals.
     x, tt, mask = run.model_inputs(ds)
     full = ablation_matrix(run.gq, run.p, x, tt, mask=mask, device="cpu")

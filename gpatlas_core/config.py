@@ -16,7 +16,7 @@ through the frozen P); also which encoder an ablation goes through."""
 
 @dataclass
 class ModelConfig:
-    """Network sizes (method.md section 2). ``None`` hidden size = no hidden layer."""
+    """Network sizes (docs/method.md section 2). ``None`` hidden size = no hidden layer."""
 
     latent: int = 32
     e_hidden: int | None = 32
@@ -28,7 +28,7 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    """How both tiers are trained (method.md section 2, reference defaults)."""
+    """How both tiers are trained (docs/method.md section 2, reference defaults)."""
 
     epochs_phenotype: int = 250
     epochs_genotype: int = 250
@@ -129,7 +129,7 @@ per-trait LASSO and fine-tuned (bench/RESULTS.md, "Accuracy")."""
 def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
     """A named preset; keyword arguments override TrainConfig fields.
 
-    - ``paper-simulated``: method.md section 2, simulated column.
+    - ``paper-simulated``: docs/method.md section 2, simulated column.
     - ``paper-yeast``: yeast column (e/d hidden 64, ge_hidden 2048).
     - ``studio`` (the default in the app and the CLI): the same two tiers with a frozen decoder.
       Tier 1: latent 64, e/d hidden 128, standardised traits, phenotype noise 0.1, BatchNorm

@@ -1,4 +1,4 @@
-"""The architecture (method.md section 2): phenotype encoder Q, decoder P, genotype encoder GQ.
+"""The architecture (docs/method.md section 2): phenotype encoder Q, decoder P, genotype encoder GQ.
 
 Every hidden layer is Linear -> BatchNorm1d(momentum) -> LeakyReLU; the decoder's output layer
 is plain Linear. Each network is an ``nn.Sequential`` whose first module is the first Linear

@@ -1,6 +1,6 @@
 """Simulated genotype-phenotype data with known causal alleles and interactions.
 
-Implements method.md section 7 (Avasthi, Mets, York 2024): additive allele weights, pleiotropy,
+Implements docs/method.md section 7 (Avasthi, Mets, York 2024): additive allele weights, pleiotropy,
 multiplicative pairwise interactions and a small positive noise term. Everything random comes
 from the ``rng`` passed in.
 """
@@ -174,7 +174,7 @@ def simulated_signal(
 
 
 def simulate(cfg: SimulationConfig | None = None, *, rng: np.random.Generator) -> Dataset:
-    """Simulate a data set with known architecture (method.md section 7).
+    """Simulate a data set with known architecture (docs/method.md section 7).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""The simulator (method.md section 7): truth tables, interactions, pleiotropy, noise."""
+"""The simulator (docs/method.md section 7): truth tables, interactions, pleiotropy, noise."""
 
 from __future__ import annotations
 

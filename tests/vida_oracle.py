@@ -1,4 +1,4 @@
-"""A plain-loop VIDA: method.md section 5 read line by line, kept as the oracle for the fast path.
+"""A plain-loop VIDA: docs/method.md section 5 read line by line, kept as the oracle for the fast path.
 
 Nothing here is clever or fast on purpose: Python loops over columns, pairs, individuals.
 Two readings are shared with ``gpatlas_core.tl._vida`` and spelled out there:

@@ -1,4 +1,4 @@
-"""``simulate --out DIR``: write a simulated data set with known truth (method.md section 7)."""
+"""``simulate --out DIR``: write a simulated data set with known truth (docs/method.md section 7)."""
 
 from __future__ import annotations
 

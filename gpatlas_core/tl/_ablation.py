@@ -1,4 +1,4 @@
-"""Variable importance by feature ablation (method.md section 4): public API and results.
+"""Variable importance by feature ablation (docs/method.md section 4): public API and results.
 
 - :func:`ablation_matrix`: the per-individual signed matrix, Captum ``FeatureAblation``'s
   numbers (baseline 0, one column at a time, forward = the individual's reconstruction MSE,
@@ -24,8 +24,10 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .._device import resolve_device
+from ..config import Tier
 from ..io import DataError, Dataset
-from ._ablation_kernel import AblationCancelled, AblationOutput, ablate, resolve_device
+from ._ablation_kernel import AblationCancelled, AblationOutput, ablate
 
 if TYPE_CHECKING:
     from ..run import Run
@@ -44,7 +46,6 @@ __all__ = [
     "prediction_shift",
 ]
 
-Tier = Literal["genotype", "phenotype"]
 PER_TRAIT_PREFIX = "trait:"
 """Per-trait columns of the allele and locus tables are named ``trait:<trait name>``."""
 

@@ -1,4 +1,4 @@
-"""The fast, exact feature-ablation kernel (method.md section 4).
+"""The fast, exact feature-ablation kernel (docs/method.md section 4).
 
 The reference computes, with Captum's ``FeatureAblation`` (baseline 0, one input column at a
 time, one individual at a time), ``attr[k, c] = f(x_k) - f(x_k with column c set to 0)`` where
@@ -40,7 +40,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["AblationCancelled", "AblationOutput", "ablate", "resolve_device"]
+from .._device import resolve_device
+
+__all__ = ["AblationCancelled", "AblationOutput", "ablate"]
 
 
 class AblationCancelled(RuntimeError):
@@ -67,15 +69,6 @@ class AblationOutput:
 
     matrix: np.ndarray | None
     shift: np.ndarray | None
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` is CUDA when available, else CPU."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _fold(net: nn.Module) -> list[_Layer]:

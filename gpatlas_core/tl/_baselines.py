@@ -1,4 +1,4 @@
-"""Linear baselines on the same split as a run (method.md section 3).
+"""Linear baselines on the same split as a run (docs/method.md section 3).
 
 - :func:`ridge_baseline`: per-trait ridge regression on the one-hot genotypes, the penalty chosen
   per trait by exact leave-one-out cross-validation over a grid. It works in the dual (kernel)

@@ -1,4 +1,4 @@
-"""Allele importance against simulation truth (paper Figure 3).
+"""Allele importance against simulation truth (docs/method.md section 6; paper Figure 3).
 
 :func:`causal_allele_roc`: ROC AUC of allele importance for causal vs non-causal alleles
 (paper: 0.93), the importance threshold at a 1% false-positive rate and how many causal

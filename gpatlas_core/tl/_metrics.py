@@ -1,4 +1,4 @@
-"""Prediction accuracy (method.md section 3): MSE, MAPE, R^2 and Pearson r, per trait and per
+"""Prediction accuracy (docs/method.md section 3): MSE, MAPE, R^2 and Pearson r, per trait and per
 individual, on observed cells only, with medians.
 
 The layout returned by :func:`prediction_metrics` is the one stored in a run's ``metrics.json``::

@@ -1,4 +1,4 @@
-"""How importance agrees with what is known (method.md section 6; paper Figures 3 and 7).
+"""How importance agrees with what is known (docs/method.md section 6; paper Figures 3 and 7).
 
 Real data, against known QTL (``Dataset.known_qtl``: ``trait, chromosome, position,
 ci_left, ci_right`` + ``variance_explained``):

@@ -1,4 +1,4 @@
-"""VIDA, variable importance distribution analysis (method.md section 5), as matrix operations.
+"""VIDA, variable importance distribution analysis (docs/method.md section 5), as matrix operations.
 
 The reference loops over pairs, individuals and partners in Python (hours beyond a few
 thousand columns). Here every stage is array work with the same numbers:
@@ -363,7 +363,7 @@ def vida(
 ) -> pd.DataFrame:
     """Score candidate allele columns for involvement in gene-gene interactions.
 
-    Implements the reference rules of method.md section 5 with matrix operations; equal to
+    Implements the reference rules of docs/method.md section 5 with matrix operations; equal to
     the plain-loop reading in ``tests/vida_oracle.py``.
 
     Parameters

@@ -1,4 +1,4 @@
-"""Candidate sets for VIDA: which allele columns to analyse.
+"""Candidate sets for VIDA (docs/method.md section 5): which allele columns to analyse.
 
 Every helper returns sorted, unique column indices into the importance matrix (and so into
 ``Dataset.allele_columns``); :func:`resolve_candidates` turns any accepted form into them.
@@ -132,7 +132,7 @@ def candidates_above_percentile(importance: np.ndarray, *, percentile: float = 9
     importance
         Allele importance per column, shape (p,) (e.g. ``ImportanceResult.alleles
         ["importance"]``), or a per-individual matrix (n, p), reduced to the mean squared
-        value per column (method.md section 4).
+        value per column (docs/method.md section 4).
     percentile
         In [0, 100); 90 keeps about the top 10 %.
     """

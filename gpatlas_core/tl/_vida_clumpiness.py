@@ -1,4 +1,4 @@
-"""Rule 4 of VIDA (method.md section 5): clumpiness of a set of |z| values, for many sets at once.
+"""Rule 4 of VIDA (docs/method.md section 5): clumpiness of a set of |z| values, for many sets at once.
 
 Each row of a matrix is one set (the kept entries of the row, in descending order); every
 method is computed with array operations over all rows, with the numbers of the plain reading

@@ -1,4 +1,4 @@
-"""How well VIDA finds interacting alleles, on simulations with known truth (method.md section 5).
+"""How well VIDA finds interacting alleles, on simulations with known truth (docs/method.md section 5).
 
 Labelling (exact): the *causal alleles* are the distinct ``(marker, allele)`` rows of
 ``truth.causal`` (in a simulation: every allele state of every causal locus). A causal allele is

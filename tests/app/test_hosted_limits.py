@@ -11,6 +11,7 @@ import tomllib
 import numpy as np
 import pytest
 
+from gpatlas_core.io import DataError
 from gpatlas_core.sim import SimulationConfig, simulate
 
 pytest.importorskip("streamlit")
@@ -99,10 +100,16 @@ def test_job_bug_details_hidden_when_hosted(hosted):
     assert job.error.startswith("Unexpected error")
     user = jobs.run_job(
         jobs.Job(kind="x", key=""),
-        lambda job: (_ for _ in ()).throw(ValueError("phenotypes.csv, line 3: expected a number")),
+        lambda job: (_ for _ in ()).throw(DataError("phenotypes.csv, line 3: expected a number")),
         synchronous=True,
     )
     assert user.error == "phenotypes.csv, line 3: expected a number"  # user errors stay verbatim
+    numpy_bug = jobs.run_job(  # a library's ValueError is a bug: hidden like any other
+        jobs.Job(kind="x", key=""),
+        lambda job: (_ for _ in ()).throw(ValueError(SECRET)),
+        synchronous=True,
+    )
+    assert SECRET not in numpy_bug.error and numpy_bug.error.startswith("Unexpected error")
 
 
 # ------------------------------------------------------------------------------ sizes

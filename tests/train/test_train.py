@@ -13,14 +13,8 @@ from torch import nn
 from gpatlas_core.config import preset
 from gpatlas_core.io import DataError, Dataset
 from gpatlas_core.run import Run
-from gpatlas_core.train import (
-    _FirstLayer,
-    _masked_mse,
-    _penalty,
-    genotype_flip_probability,
-    make_split,
-    train,
-)
+from gpatlas_core.train import genotype_flip_probability, make_split, train
+from gpatlas_core.train._kernels import FirstLayer, masked_mse, penalty
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -80,7 +74,7 @@ def test_masked_loss_ignores_missing_cells() -> None:
     target = torch.randn(6, 4, generator=g)
     mask = torch.rand(6, 4, generator=g) > 0.3
     filled = torch.where(mask, target, torch.zeros(()))
-    loss = _masked_mse(out, filled, mask.float())
+    loss = masked_mse(out, filled, mask.float())
     (grad,) = torch.autograd.grad(loss, out)
     out2 = out.detach().clone().requires_grad_(True)
     ref = ((out2[mask] - target[mask]) ** 2).mean()
@@ -103,9 +97,9 @@ def test_first_layer_gradient_matches_autograd() -> None:
     loss.backward()
     wt = w.T.contiguous()
     buf = torch.empty_like(wt)
-    reg, r = _penalty(wt, 0.8, 0.01)
+    reg, r = penalty(wt, 0.8, 0.01)
     b2 = b.clone().requires_grad_(True)
-    h = _FirstLayer.apply(x, wt, b2, r, buf)
+    h = FirstLayer.apply(x, wt, b2, r, buf)
     (h * up).sum().backward()
     assert torch.allclose(buf.T, w_ref.grad, atol=1e-5)
     assert torch.allclose(reg, 0.8 * torch.norm(s, 1) + 0.01 * torch.norm(s, 2))
@@ -263,9 +257,9 @@ def test_zero_fill_mode_runs(holey: Dataset) -> None:
 
 
 def test_linear_init_is_default_distribution() -> None:
-    from gpatlas_core.train import _init_networks
+    from gpatlas_core.train import init_networks
 
     net = nn.Sequential(nn.Linear(400, 50))
-    _init_networks((net,), 0)
+    init_networks((net,), 0)
     w = net[0].weight.detach()
     assert w.abs().max() <= 1 / 20 and w.std() == pytest.approx(1 / 20 / np.sqrt(3), rel=0.05)

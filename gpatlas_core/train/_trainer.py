@@ -1,0 +1,173 @@
+"""What the loop trains with: the split parts on the device, the seeded noise generator, and per
+tier the optimiser, one step's loss and the losses reported after an epoch."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import Tier
+from ..io import Dataset
+from ..run import LOSS_COLUMNS, Run
+from ._kernels import FirstLayer, genotype_flip_probability, masked_mse, penalty
+from ._warm_start import recalibrate_bn
+
+
+@dataclass
+class Part:
+    """One split part on the device: genotypes (uint8), model-scale phenotypes, mask."""
+
+    x: torch.Tensor
+    t: torch.Tensor
+    m: torch.Tensor
+
+    @property
+    def n(self) -> int:
+        return int(self.t.shape[0])
+
+
+class Trainer:
+    """The data on ``device`` and the tier-specific pieces of a training step.
+
+    All noise comes from ``gen``, one ``torch.Generator`` on the device (seeded or restored by
+    the caller); nothing touches torch's or numpy's global random state."""
+
+    def __init__(self, dataset: Dataset, run: Run, device: torch.device) -> None:
+        self.run, self.cfg, self.dev = run, run.config.train, device
+        self.dataset = dataset
+        self.lasso_fit = None  # the warm start's LASSO, reused as the run's LASSO baseline
+        self.support: torch.Tensor | None = None
+        self.wt: torch.Tensor | None = None  # tier 2: GQ's first weight, transposed
+        self.warm = self.cfg.genotype_init == "lasso"
+        sets = run.split["set"].to_numpy()
+        x_all = dataset.onehot(dtype=np.uint8)
+        t_all = run.scale(dataset.phenotypes)
+        m_all = ~np.isnan(dataset.phenotypes)
+        if not self.cfg.mask_missing:
+            m_all = np.ones_like(m_all)
+        self.parts: dict[str, Part] = {}
+        for name in ("train", "validation", "test"):
+            rows = np.flatnonzero(sets == name)
+            self.parts[name] = Part(
+                torch.from_numpy(x_all[rows]).to(device),
+                torch.from_numpy(t_all[rows]).to(device),
+                torch.from_numpy(m_all[rows].astype(np.float32)).to(device),
+            )
+        self.rows = run.losses[LOSS_COLUMNS].values.tolist() if len(run.losses) else []
+        self.gen = torch.Generator(device=device)
+        self.flip = genotype_flip_probability(self.cfg.gen_noise)
+        if self.cfg.flip_probability is not None:
+            self.flip = float(self.cfg.flip_probability)
+
+    def trained(self, tier: Tier) -> list[nn.Module]:
+        """The networks ``tier`` trains: Q and P, or GQ."""
+        return [self.run.q, self.run.p] if tier == "phenotype" else [self.run.gq]
+
+    def recalibrates(self, tier: Tier) -> bool:
+        """BatchNorm recalibration after ``tier``: never for a warm-started GQ, whose statistics
+        are Q's (they are part of the map P(Q(LASSO(x))) it starts from)."""
+        return self.cfg.recalibrate_bn and not (tier == "genotype" and self.warm)
+
+    @torch.no_grad()
+    def loss_on(self, tier: Tier, part: str) -> float | None:
+        """Eval-mode masked MSE of ``tier``'s map on a split part (None when it is empty)."""
+        d = self.parts[part]
+        if d.n == 0:
+            return None
+        run = self.run
+        nets = (run.q, run.p) if tier == "phenotype" else (run.gq, run.p)
+        for net in nets:
+            net.eval()
+        total = torch.zeros((), device=self.dev)
+        for i in range(0, d.n, 512):
+            inp = d.t[i : i + 512] if tier == "phenotype" else d.x[i : i + 512].float()
+            out = nets[1](nets[0](inp))
+            total += (((out - d.t[i : i + 512]) ** 2) * d.m[i : i + 512]).sum()
+        return float(total / d.m.sum().clamp_min(1.0))
+
+    def setup(self, tier: Tier) -> tuple[list[torch.Tensor], torch.optim.Optimizer]:
+        """The parameters ``tier`` trains and their optimiser. Tier 2 freezes P and swaps GQ's
+        first weight for its transpose ``wt``, whose gradient :class:`FirstLayer` writes."""
+        run, cfg = self.run, self.cfg
+        if tier == "phenotype":
+            run.p.requires_grad_(True)
+            params = [*run.q.parameters(), *run.p.parameters()]
+            self.wt = None
+        else:
+            run.p.requires_grad_(False)
+            first = run.gq[0]
+            self.wt = first.weight.detach().T.contiguous()
+            self.wt.grad = torch.zeros_like(self.wt)  # filled by FirstLayer.backward
+            first.weight = nn.Parameter(self.wt.T, requires_grad=False)
+            params = [self.wt] + [prm for prm in run.gq.parameters() if prm is not first.weight]
+        fused = self.dev.type in ("cpu", "cuda")
+        lr = cfg.genotype_lr if tier == "genotype" and cfg.genotype_lr is not None else cfg.lr
+        if tier == "genotype" and self.warm:
+            # the warm start's support: inputs with a non-zero weight (the LASSO-selected
+            # markers' columns); the others keep zero weights and zero gradients
+            self.support = (self.wt != 0).any(dim=1).to(self.wt.dtype)
+        if tier == "genotype" and cfg.weight_decay:
+            opt = torch.optim.AdamW(
+                params, lr=lr, betas=cfg.betas, weight_decay=cfg.weight_decay, fused=fused
+            )
+            return params, opt
+        return params, torch.optim.Adam(params, lr=lr, betas=cfg.betas, fused=fused)
+
+    def finish_tier(self, tier: Tier) -> None:
+        """Undo :meth:`setup`: GQ gets back an ordinary first weight, P its gradients."""
+        if tier == "genotype" and self.wt is not None:
+            self.wt.grad = None
+            self.run.gq[0].weight = nn.Parameter(self.wt.T.contiguous())
+            self.wt = None
+        self.run.p.requires_grad_(True)
+
+    def step_loss(self, tier: Tier, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Loss on the training rows ``idx`` with fresh noise, and the L1/L2 penalty value."""
+        run, cfg, d = self.run, self.cfg, self.parts["train"]
+        t, m = d.t[idx], d.m[idx]
+        if tier == "phenotype":
+            noisy = t + math.sqrt(cfg.sd_noise) * torch.randn(
+                t.shape, generator=self.gen, device=self.dev
+            )
+            return masked_mse(run.p(run.q(noisy)), t, m), torch.zeros((), device=self.dev)
+        x = d.x[idx].float()
+        u = torch.rand(x.shape, generator=self.gen, device=self.dev)
+        noisy = torch.where(u < self.flip, 1.0 - x, x)
+        if cfg.l1 or cfg.l2:
+            with torch.no_grad():
+                reg, r = penalty(self.wt, cfg.l1, cfg.l2)
+        else:
+            reg, r = torch.zeros((), device=self.dev), torch.zeros_like(self.wt[:, 0])
+        first = run.gq[0]
+        h = FirstLayer.apply(noisy, self.wt, first.bias, r, self.wt.grad, self.support)
+        for mod in list(run.gq)[1:]:
+            h = mod(h)
+        return masked_mse(run.p(h), t, m), reg
+
+    def epoch_losses(self, tier: Tier, use_val: bool) -> tuple[float | None, float | None]:
+        """Test and validation loss after an epoch. With ``recalibrate_bn`` they are computed
+        with BatchNorm statistics re-estimated on (up to 512) training rows, as the final model
+        will be, and the training-time running statistics are put back afterwards."""
+        bns = [
+            m for net in self.trained(tier) for m in net.modules() if isinstance(m, nn.BatchNorm1d)
+        ]
+        keep = None
+        if self.recalibrates(tier):
+            keep = [
+                (m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone())
+                for m in bns
+            ]
+            recalibrate_bn(self.run, tier, self.parts["train"], max_rows=512)
+        test_loss = self.loss_on(tier, "test")
+        val_loss = self.loss_on(tier, "validation") if use_val else None
+        if keep is not None:
+            with torch.no_grad():
+                for m, (mean, var, nbt) in zip(bns, keep, strict=True):
+                    m.running_mean.copy_(mean)
+                    m.running_var.copy_(var)
+                    m.num_batches_tracked.copy_(nbt)
+        return test_loss, val_loss

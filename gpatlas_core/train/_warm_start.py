@@ -1,0 +1,106 @@
+"""Weights set outside the gradient steps: the LASSO warm start of GQ, P(Q(LASSO(x))), and the
+re-estimation of BatchNorm statistics over the training set (docs/method.md section 2)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import Tier
+from ..io import Dataset
+from ..run import Run
+
+if TYPE_CHECKING:
+    from ..tl._lasso import LassoCVResult
+    from ._trainer import Part
+
+RECALIBRATE_CHUNK = 1024
+
+
+@torch.no_grad()
+def warm_start_genotype(run: Run, ds: Dataset) -> LassoCVResult:
+    """GQ := Q applied to per-trait LASSO predictions (see ``TrainConfig.genotype_init``);
+    returns the LASSO fit (reused as the run's LASSO baseline).
+
+    On the model scale the LASSO predicts ``x_d B + b`` (``x_d``: dummy-coded genotypes); Q's
+    first layer ``W1 t + b1`` composed with it is one Linear layer on the one-hot columns,
+    ``W1 B^T`` on the dummy columns (zero on each locus's first state) with bias ``W1 b +
+    b1``. Q's other layers, BatchNorm statistics included, are copied, so P(GQ(x)) equals
+    P(Q(LASSO(x))) exactly. A trait without a LASSO fit predicts its training mean."""
+    from ..tl._baselines import dummy_columns, fit_lasso
+
+    fit = fit_lasso(ds, run.train_rows(ds))
+    ok = np.isfinite(fit.intercept)
+    coef = np.where(ok[None, :], np.nan_to_num(fit.coef), 0.0)
+    icpt = np.where(ok, np.nan_to_num(fit.intercept), 0.0)
+    if run.scaler is not None:
+        coef = coef / run.scaler.std[None, :]
+        icpt = (icpt - run.scaler.mean) / run.scaler.std
+    icpt = np.where(ok, icpt, run.fill)
+    q0 = run.q[0]
+    w1 = q0.weight.detach().to("cpu", torch.float64)
+    b1 = q0.bias.detach().to("cpu", torch.float64)
+    weight = torch.zeros(w1.shape[0], ds.n_allele_columns, dtype=torch.float64)
+    weight[:, torch.from_numpy(dummy_columns(ds))] = w1 @ torch.from_numpy(coef).T
+    bias = w1 @ torch.from_numpy(icpt) + b1
+    # Centre each locus's weights over its states (exactly one state is 1 per locus, so the
+    # prediction is unchanged): the effect is shared by all the locus's allele columns, not
+    # put on all but the first, and ablating any allele of a selected locus shows it.
+    locus = torch.from_numpy(ds.allele_columns["locus"].to_numpy().astype(np.int64))
+    n_states = torch.bincount(locus, minlength=ds.n_loci).to(torch.float64)
+    sums = torch.zeros(w1.shape[0], ds.n_loci, dtype=torch.float64)
+    sums.index_add_(1, locus, weight)
+    means = sums / n_states.clamp_min(1.0)
+    weight -= means[:, locus]
+    bias += means.sum(dim=1)
+    gq = run.gq
+    gq[0].weight.copy_(weight.to(gq[0].weight.dtype))
+    gq[0].bias.copy_(bias.to(gq[0].bias.dtype))
+    rest = {k: v for k, v in run.q.state_dict().items() if not k.startswith("0.")}
+    gq.load_state_dict({**gq.state_dict(), **rest})
+    loci = ds.allele_columns["locus"].to_numpy()[dummy_columns(ds)]
+    selected = np.unique(loci[(np.abs(coef) > 0).any(axis=1)])
+    run.info["warm_start"] = {"lasso_selected_markers": len(selected)}
+    return fit
+
+
+@torch.no_grad()
+def recalibrate_bn(run: Run, tier: Tier, train: Part, *, max_rows: int | None = None) -> None:
+    """Re-estimate the BatchNorm running statistics of the networks trained in ``tier`` as a
+    plain average over the training part ``train`` (noise-free inputs, in chunks of
+    ``RECALIBRATE_CHUNK`` rows: the exact training-set mean and unbiased variance when the
+    training set fits in one chunk, the average of the chunks' statistics otherwise).
+
+    With the reference's momentum 0.8 (PyTorch semantics) the running statistics are ~the
+    last batch of 16, so eval-mode predictions depend on which individuals came last; with
+    genotype noise they are also statistics of noisy inputs. Tier 1 re-estimates Q and P
+    (before tier 2 trains GQ against the frozen P); tier 2 only GQ. ``max_rows`` uses the
+    first rows of the training part only (the per-epoch losses).
+    """
+    bs = RECALIBRATE_CHUNK
+    n = train.n if max_rows is None else min(train.n, max_rows)
+    nets = [run.q, run.p] if tier == "phenotype" else [run.gq]
+    bns = [mod for net in nets for mod in net.modules() if isinstance(mod, nn.BatchNorm1d)]
+    if not bns or n < 2:
+        return
+    saved = [mod.momentum for mod in bns]
+    for mod in bns:
+        mod.reset_running_stats()
+        mod.momentum = None  # cumulative moving average
+    for net in nets:
+        net.train()
+    for i in range(0, n, bs):
+        j = min(i + bs, n)
+        if j - i < 2:
+            break
+        if tier == "phenotype":
+            run.p(run.q(train.t[i:j]))
+        else:
+            run.gq(train.x[i:j].float())
+    for mod, mom in zip(bns, saved, strict=True):
+        mod.momentum = mom
+    for net in nets:
+        net.eval()
