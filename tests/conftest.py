@@ -5,6 +5,8 @@
 - ``tiny_folder``: ``tiny_dataset`` written as a dataset folder under ``tmp_path``.
 - ``yeast``: the shipped BY x RM sample, loaded once per session (treat it as read-only).
 - ``make_file``: write bytes or text under ``tmp_path`` and get the path back.
+- ``vida_setup``: ``tiny_dataset`` with a heavy-tailed stand-in importance matrix and a seeded
+  generator, for the VIDA figure and CLI tests.
 """
 
 from __future__ import annotations
@@ -103,3 +105,12 @@ def hosted(monkeypatch):
     yield _set
     monkeypatch.undo()
     hosting.limits.cache_clear()
+
+
+@pytest.fixture
+def vida_setup(tiny_dataset: Dataset):
+    """``(dataset, importance matrix, rng)``: the one-hot genotypes times Student-t noise."""
+    rng = np.random.default_rng(4)
+    x = tiny_dataset.onehot()
+    mat = (x * rng.standard_t(3, size=x.shape)).astype(np.float32)
+    return tiny_dataset, mat, rng

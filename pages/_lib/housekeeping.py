@@ -80,11 +80,15 @@ class Janitor(threading.Thread):
 
     def run(self) -> None:
         while not self._halt.wait(self.every):
-            try:
-                release_memory()
-                log.debug("housekeeping: RSS %.0f MiB", rss_mib() or float("nan"))
-            except Exception:  # housekeeping must never take the server down
-                log.exception("housekeeping failed")
+            self.tick()
+
+    def tick(self) -> None:
+        """One round of housekeeping; never raises (it must not take the server down)."""
+        try:
+            release_memory()
+            log.debug("housekeeping: RSS %.0f MiB", rss_mib() or float("nan"))
+        except Exception:
+            log.exception("housekeeping failed")
 
     def stop(self) -> None:
         self._halt.set()

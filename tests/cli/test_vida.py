@@ -13,15 +13,6 @@ from gpatlas_core.io import DataError
 from gpatlas_core.tl import VIDA_EVAL_SEED, vida_against_truth
 
 
-@pytest.fixture
-def setup(tiny_dataset):
-    ds = tiny_dataset
-    rng = np.random.default_rng(4)
-    x = ds.onehot()
-    mat = (x * rng.standard_t(3, size=x.shape)).astype(np.float32)
-    return ds, mat, rng
-
-
 def _parse(argv):
     from gpatlas_core.cli import _vida
 
@@ -40,8 +31,8 @@ def _run_folder(tmp_path, ds, mat, folder):
     return run
 
 
-def test_cli_writes_scores_and_evaluation(setup, tiny_folder, tmp_path) -> None:
-    ds, mat, _ = setup
+def test_cli_writes_scores_and_evaluation(vida_setup, tiny_folder, tmp_path) -> None:
+    ds, mat, _ = vida_setup
     run = _run_folder(tmp_path, ds, mat, tiny_folder)
     args = _parse([str(run), "--z-threshold", "1.5", "--grid"])
     assert args.func(args) == 0
@@ -63,8 +54,8 @@ def test_cli_writes_scores_and_evaluation(setup, tiny_folder, tmp_path) -> None:
     assert len(pd.read_csv(run / "vida.csv")) == 3
 
 
-def test_cli_errors(setup, tiny_folder, tmp_path) -> None:
-    ds, mat, _ = setup
+def test_cli_errors(vida_setup, tiny_folder, tmp_path) -> None:
+    ds, mat, _ = vida_setup
     run = tmp_path / "empty"
     run.mkdir()
     args = _parse([str(run)])
@@ -76,10 +67,10 @@ def test_cli_errors(setup, tiny_folder, tmp_path) -> None:
         args.func(args)
 
 
-def test_cli_main_entry(setup, tiny_folder, tmp_path, capsys) -> None:
+def test_cli_main_entry(vida_setup, tiny_folder, tmp_path, capsys) -> None:
     from gpatlas_core.cli import main
 
-    ds, mat, _ = setup
+    ds, mat, _ = vida_setup
     run = _run_folder(tmp_path, ds, mat, tiny_folder)
     assert main(["vida", str(run), "--top-percent", "50", "--method", "gini"]) == 0
     assert "scored" in capsys.readouterr().out

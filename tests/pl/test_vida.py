@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import pytest
 
 from gpatlas_core import pl
 from gpatlas_core.tl import (
@@ -19,17 +17,8 @@ from gpatlas_core.tl import (
 )
 
 
-@pytest.fixture
-def setup(tiny_dataset):
-    ds = tiny_dataset
-    rng = np.random.default_rng(4)
-    x = ds.onehot()
-    mat = (x * rng.standard_t(3, size=x.shape)).astype(np.float32)
-    return ds, mat, rng
-
-
-def test_vida_figures_build(setup) -> None:
-    ds, mat, rng = setup
+def test_vida_figures_build(vida_setup) -> None:
+    ds, mat, rng = vida_setup
     cand = candidates_from_truth(ds)
     scores = vida(mat, ds.allele_columns, candidates=cand, z_threshold=1.5)
     ev = evaluate_vida(scores, ds.truth, rng=rng, n_bootstrap=20)
