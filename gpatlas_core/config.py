@@ -168,3 +168,104 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
 
 PRESETS: tuple[str, ...] = tuple(PRESET_DESCRIPTIONS)
 """Preset names, the app's default first."""
+
+
+def config_fields() -> dict[str, str]:
+    """Every settable field name, mapped to the part it belongs to (``model`` or ``train``)."""
+    out = {f.name: "model" for f in dataclasses.fields(ModelConfig)}
+    out.update({f.name: "train" for f in dataclasses.fields(TrainConfig)})
+    return out
+
+
+def _coerce(name: str, value, hint) -> object:
+    """``value`` (from JSON) as field ``name`` with type hint ``hint``, or a DataError."""
+    import types
+    import typing
+
+    from .io import DataError
+
+    args = set(typing.get_args(hint)) if isinstance(hint, types.UnionType) else {hint}
+    if value is None:
+        if type(None) in args:
+            return None
+        raise DataError(f"{name}: a value is needed, not null")
+    if bool in args:
+        if isinstance(value, bool):
+            return value
+        raise DataError(f"{name}: expected true or false, got {value!r}")
+    if isinstance(value, bool):
+        raise DataError(f"{name}: expected a number, got {value!r}")
+    if float in args and isinstance(value, int | float):
+        return float(value)
+    if int in args and isinstance(value, int | float) and float(value).is_integer():
+        return int(value)
+    literal = [a for a in args if typing.get_origin(a) is Literal]
+    if literal:
+        choices = typing.get_args(literal[0])
+        if value in choices:
+            return value
+        raise DataError(f"{name}: choose one of {', '.join(map(str, choices))}, not {value!r}")
+    if typing.get_origin(hint) is tuple and isinstance(value, list | tuple):
+        return tuple(float(v) for v in value)
+    if str in args and isinstance(value, str):
+        return value
+    raise DataError(f"{name}: {value!r} is not a valid value")
+
+
+def with_overrides(config: GPAtlasConfig, overrides: dict) -> GPAtlasConfig:
+    """A copy of ``config`` with fields of its model or training part set by name (the names of
+    :func:`config_fields`, e.g. ``{"latent": 32, "sd_noise": 0.3}``); unknown names are refused
+    with a message listing the valid ones."""
+    from .io import DataError
+
+    fields = config_fields()
+    unknown = [k for k in overrides if k not in fields]
+    if unknown:
+        raise DataError(
+            f"unknown setting(s) {', '.join(map(repr, unknown))}; settings are: "
+            + ", ".join(sorted(fields))
+        )
+    import typing
+
+    model, train = dataclasses.replace(config.model), dataclasses.replace(config.train)
+    hints = {
+        "model": typing.get_type_hints(ModelConfig),
+        "train": typing.get_type_hints(TrainConfig),
+    }
+    for key, value in overrides.items():
+        part = model if fields[key] == "model" else train
+        setattr(part, key, _coerce(key, value, hints[fields[key]][key]))
+    return GPAtlasConfig(model=model, train=train, preset=config.preset)
+
+
+def config_from_json(text: str, *, name: str = "config.json") -> GPAtlasConfig:
+    """A config from JSON text: a run's ``config.json``, ``tune``'s ``best_config.json``
+    (``{"config": {...}, ...}``) or a bare ``{"model": ..., "train": ..., "preset": ...}``.
+    Unknown fields are refused (a typo must not silently fall back to a default)."""
+    import json
+
+    from .io import DataError
+
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{name}: not valid JSON ({err})") from None
+    if isinstance(data, dict) and isinstance(data.get("config"), dict):
+        data = data["config"]
+    if not isinstance(data, dict) or not ({"model", "train"} & set(data)):
+        raise DataError(f"{name}: expected a config with 'model' and 'train' parts")
+    base = GPAtlasConfig(preset=str(data.get("preset", "custom")))
+    flat: dict = {}
+    for part in ("model", "train"):
+        values = data.get(part, {})
+        if not isinstance(values, dict):
+            raise DataError(f"{name}: '{part}' must be an object")
+        known = config_fields()
+        wrong = [k for k in values if known.get(k) != part]
+        if wrong:
+            raise DataError(f"{name}: unknown {part} setting(s) {', '.join(map(repr, wrong))}")
+        flat.update(values)
+    try:
+        return with_overrides(base, flat)
+    except DataError as err:
+        raise DataError(f"{name}: {err}") from None

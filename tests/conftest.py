@@ -5,6 +5,7 @@
 - ``tiny_folder``: ``tiny_dataset`` written as a dataset folder under ``tmp_path``.
 - ``yeast``: the shipped BY x RM sample, loaded once per session (treat it as read-only).
 - ``make_file``: write bytes or text under ``tmp_path`` and get the path back.
+- ``local_ray``: a local Ray (2 CPUs) for the session, for tune and Ray-executor tests.
 - ``vida_setup``: ``tiny_dataset`` with a heavy-tailed stand-in importance matrix and a seeded
   generator, for the VIDA figure and CLI tests.
 """
@@ -114,3 +115,15 @@ def vida_setup(tiny_dataset: Dataset):
     x = tiny_dataset.onehot()
     mat = (x * rng.standard_t(3, size=x.shape)).astype(np.float32)
     return tiny_dataset, mat, rng
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """A local Ray with 2 CPUs for the session's tune / Ray-executor tests, shut down after."""
+    import ray
+
+    from gpatlas_core.tl import start_ray
+
+    start_ray(num_cpus=2)
+    yield ray
+    ray.shutdown()

@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from ..io import DataError
-from . import _evaluate, _importance, _info, _simulate, _train, _vida
+from . import _cv, _evaluate, _importance, _info, _simulate, _train, _tune, _vida
 
-_SUBCOMMANDS = (_info, _simulate, _train, _evaluate, _importance, _vida)
+_SUBCOMMANDS = (_info, _simulate, _train, _evaluate, _cv, _tune, _importance, _vida)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ..config import PRESETS, preset
+from ..config import PRESETS, GPAtlasConfig, config_from_json, preset, with_overrides
 from ..io import DataError
 
 
@@ -30,18 +30,36 @@ def _table(metrics: dict, traits: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+def add_config_options(p: argparse.ArgumentParser) -> None:
+    """The options that make a config (shared by ``train``, ``cv`` and ``tune``)."""
+    p.add_argument(
+        "--preset", choices=PRESETS, default=PRESETS[0], help=f"settings (default {PRESETS[0]})"
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings from a JSON file (a run's config.json or tune's best_config.json); "
+        "options given here override it",
+    )
+    p.add_argument("--epochs-phenotype", type=int, metavar="N", help="tier-1 epochs")
+    p.add_argument("--epochs-genotype", type=int, metavar="N", help="tier-2 epochs")
+    p.add_argument("--seed", type=int, metavar="N", help="random seed (default 47)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
+    p.add_argument("--test-fraction", type=float, metavar="F", help="default 0.2")
+    p.add_argument("--standardize", action="store_true", help="standardise each trait")
+    p.add_argument(
+        "--no-mask", action="store_true", help="zero-fill missing phenotypes (the reference)"
+    )
+    p.add_argument(
+        "--validation-fraction", type=float, metavar="F", help="share of training for validation"
+    )
+    p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience (epochs)")
+    p.add_argument("--missing-policy", choices=("own_state", "most_frequent"), default="own_state")
 
-    from ..train import EpochInfo, train
-    from ._info import load_data
 
-    out = Path(args.out)
-    resume = None
-    if args.resume:
-        if not (out / "checkpoint.json").is_file():
-            raise DataError(f"{out}: no stopped run to resume (no checkpoint.json)")
-        resume = out
+def config_from_args(args: argparse.Namespace) -> GPAtlasConfig:
+    """The config of :func:`add_config_options`: ``--config FILE`` or ``--preset``, then the
+    explicit options on top."""
     overrides = {
         k: v
         for k, v in {
@@ -59,7 +77,28 @@ def run(args: argparse.Namespace) -> int:
         overrides["standardize"] = True
     if args.no_mask:
         overrides["mask_missing"] = False
-    config = preset(args.preset, **overrides)
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise DataError(f"{path}: config file not found")
+        base = config_from_json(path.read_text(encoding="utf-8"), name=str(path))
+        return with_overrides(base, overrides)
+    return preset(args.preset, **overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..train import EpochInfo, train
+    from ._info import load_data
+
+    out = Path(args.out)
+    resume = None
+    if args.resume:
+        if not (out / "checkpoint.json").is_file():
+            raise DataError(f"{out}: no stopped run to resume (no checkpoint.json)")
+        resume = out
+    config = config_from_args(args)
     ds = load_data(args.data, missing_policy=args.missing_policy)
     if resume is not None:
         from ..run import Run
@@ -126,23 +165,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", nargs="+", metavar="DATA", help="'yeast', a dataset folder, or files")
     p.add_argument("--out", required=True, metavar="RUN", help="run folder to write")
-    p.add_argument(
-        "--preset", choices=PRESETS, default=PRESETS[0], help=f"settings (default {PRESETS[0]})"
-    )
-    p.add_argument("--epochs-phenotype", type=int, metavar="N", help="tier-1 epochs")
-    p.add_argument("--epochs-genotype", type=int, metavar="N", help="tier-2 epochs")
-    p.add_argument("--seed", type=int, metavar="N", help="random seed (default 47)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
-    p.add_argument("--test-fraction", type=float, metavar="F", help="default 0.2")
-    p.add_argument("--standardize", action="store_true", help="standardise each trait")
-    p.add_argument(
-        "--no-mask", action="store_true", help="zero-fill missing phenotypes (the reference)"
-    )
-    p.add_argument(
-        "--validation-fraction", type=float, metavar="F", help="share of training for validation"
-    )
-    p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience (epochs)")
-    p.add_argument("--missing-policy", choices=("own_state", "most_frequent"), default="own_state")
+    add_config_options(p)
     p.add_argument(
         "--no-baselines", action="store_true", help="skip the ridge / LASSO / QTL baselines"
     )

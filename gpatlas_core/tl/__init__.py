@@ -8,6 +8,16 @@ from ._ablation import (
     prediction_shift,
 )
 from ._causal import CausalRoc, causal_allele_roc
+from ._cv import (
+    MEDIAN,
+    CVResult,
+    CVStopped,
+    assign_folds,
+    cross_validate,
+    loop_executor,
+    summarize,
+    win_loss,
+)
 from ._lasso import LassoCVResult, lasso_cv
 from ._loci import importance_column, known_qtl_hits, top_loci
 from ._metrics import (
@@ -29,6 +39,15 @@ from ._recovery import (
     variance_explained_correlation,
 )
 from ._tsne import LatentEmbedding, embed_latents
+from ._tune import (
+    TuneResult,
+    check_grid,
+    grid_points,
+    ray_executor,
+    read_grid,
+    start_ray,
+    tune_grid,
+)
 from ._vida import vida, vida_settings
 from ._vida_candidates import (
     candidates_above_percentile,
@@ -57,32 +76,40 @@ from ._vida_eval import (
 
 __all__ = [
     "COMPARISON_COLUMNS",
+    "MEDIAN",
     "MODEL_LABELS",
     "VIDA_EVAL_SEED",
     "AblationCancelled",
+    "CVResult",
+    "CVStopped",
     "CausalRoc",
     "ImportanceResult",
     "LassoCVResult",
     "LatentEmbedding",
     "Roc",
+    "TuneResult",
     "VidaEvaluation",
     "VidaTruthReport",
     "ablation_matrix",
+    "assign_folds",
     "best_of_grid",
     "candidates_above_percentile",
     "candidates_from_known_qtl",
     "candidates_from_markers",
     "candidates_from_truth",
     "causal_allele_roc",
+    "check_grid",
     "chromosome_order",
     "clumpiness",
     "comparison_frame",
     "comparison_table",
     "compute_importance",
+    "cross_validate",
     "embed_latents",
     "enrichment_curve",
     "evaluate_vida",
     "genome_coordinates",
+    "grid_points",
     "importance_by_class",
     "importance_column",
     "interaction_labels",
@@ -90,6 +117,7 @@ __all__ = [
     "known_qtl_hits",
     "kurtosis_test",
     "lasso_cv",
+    "loop_executor",
     "merge_intervals",
     "metrics_table",
     "prediction_shift",
@@ -97,13 +125,19 @@ __all__ = [
     "qtl_peak_markers",
     "qtl_peaks",
     "qtl_recovery",
+    "ray_executor",
+    "read_grid",
     "resolve_candidates",
     "roc_youden",
+    "start_ray",
+    "summarize",
     "top_loci",
+    "tune_grid",
     "variance_explained_correlation",
     "verdict",
     "vida",
     "vida_against_truth",
     "vida_grid",
     "vida_settings",
+    "win_loss",
 ]

@@ -13,7 +13,7 @@ genotype encoder GQ through the frozen decoder P.
 from .._device import resolve_device
 from ._kernels import genotype_flip_probability
 from ._loop import run_tier, train
-from ._new_run import init_networks, make_split
+from ._new_run import fold_split, init_networks, make_split
 from ._state import EpochInfo, TierState
 from ._trainer import Trainer
 
@@ -21,6 +21,7 @@ __all__ = [
     "EpochInfo",
     "TierState",
     "Trainer",
+    "fold_split",
     "genotype_flip_probability",
     "init_networks",
     "make_split",

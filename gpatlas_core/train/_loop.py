@@ -146,6 +146,7 @@ def train(
     checkpoint_dir: str | Path | None = None,
     resume: Run | str | Path | None = None,
     baselines: bool = True,
+    split: pd.DataFrame | None = None,
 ) -> Run:
     """Train both tiers on ``dataset`` and evaluate on the test split.
 
@@ -169,6 +170,10 @@ def train(
         result equals an uninterrupted run's).
     baselines
         Also fit the ridge and QTL-linear baselines on the same split (``metrics``).
+    split
+        An explicit split (``sample, set`` in dataset order, set in train / validation / test,
+        e.g. one cross-validation fold from :func:`fold_split`) instead of the seeded random
+        one of ``config.train.test_fraction`` and ``validation_fraction``.
 
     Returns
     -------
@@ -184,7 +189,7 @@ def train(
         if config is None:
             raise ValueError("train() needs a config (e.g. preset('quick')) unless resuming")
         check_config(config)
-        run = new_run(dataset, config)
+        run = new_run(dataset, config, split=split)
     device = resolve_device(config.train.device)
     for net in (run.q, run.p, run.gq):
         net.to(device)

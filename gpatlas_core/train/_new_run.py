@@ -35,6 +35,39 @@ def make_split(
     return pd.DataFrame({"sample": np.asarray(samples).astype(str), "set": labels})
 
 
+SETS = ("train", "validation", "test")
+
+
+def fold_split(
+    samples: np.ndarray, folds: np.ndarray, fold: int, *, validation_fraction: float, seed: int
+) -> pd.DataFrame:
+    """The split of cross-validation fold ``fold``: its individuals are the test set; of the
+    others, a seeded ``validation_fraction`` is the validation part (as in :func:`make_split`,
+    whose validation share is also of the non-test individuals), the rest train."""
+    folds = np.asarray(folds)
+    if folds.shape != (len(samples),):
+        raise DataError(f"{folds.shape[0]} fold labels for {len(samples)} individuals")
+    if not 0.0 <= validation_fraction < 1.0:
+        raise DataError("the validation fraction must be in [0, 1)")
+    labels = np.where(folds == fold, "test", "train").astype(object)
+    rest = np.flatnonzero(folds != fold)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2, int(fold)]))
+    n_val = round(rest.size * validation_fraction)
+    labels[rng.permutation(rest)[:n_val]] = "validation"
+    return pd.DataFrame({"sample": np.asarray(samples).astype(str), "set": labels})
+
+
+def _check_split(split: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    if list(split.columns[:2]) != ["sample", "set"]:
+        raise DataError("a split needs the columns sample, set")
+    if split["sample"].astype(str).tolist() != [str(s) for s in dataset.samples]:
+        raise DataError("the split's samples are not the dataset's, in the dataset's order")
+    bad = sorted(set(split["set"].astype(str)) - set(SETS))
+    if bad:
+        raise DataError(f"split sets must be train, validation or test, not {', '.join(bad)}")
+    return split[["sample", "set"]].astype({"sample": str, "set": object}).reset_index(drop=True)
+
+
 def init_networks(nets: tuple[nn.Sequential, ...], seed: int) -> None:
     """PyTorch's default Linear initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights
     and biases, drawn on the CPU from a generator seeded with ``seed`` (same on CPU and GPU)."""
@@ -63,15 +96,19 @@ def check_config(config: GPAtlasConfig) -> None:
         raise DataError("batch_size must be at least 2 (BatchNorm needs two individuals)")
 
 
-def new_run(dataset: Dataset, config: GPAtlasConfig) -> Run:
-    """An untrained run of ``config`` on ``dataset``: split, scaler, fill and initial weights."""
+def new_run(dataset: Dataset, config: GPAtlasConfig, *, split: pd.DataFrame | None = None) -> Run:
+    """An untrained run of ``config`` on ``dataset``: split (``split``, else seeded from the
+    config), scaler, fill and initial weights."""
     cfg = config.train
-    split = make_split(
-        dataset.samples,
-        test_fraction=cfg.test_fraction,
-        validation_fraction=cfg.validation_fraction,
-        seed=cfg.seed,
-    )
+    if split is None:
+        split = make_split(
+            dataset.samples,
+            test_fraction=cfg.test_fraction,
+            validation_fraction=cfg.validation_fraction,
+            seed=cfg.seed,
+        )
+    else:
+        split = _check_split(split, dataset)
     train_rows = np.flatnonzero(split["set"].to_numpy() == "train")
     if train_rows.size < 2:
         raise DataError(f"dataset {dataset.name!r}: fewer than 2 training individuals")
