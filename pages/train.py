@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from gpatlas_core import pl, preset, tl
-from gpatlas_core.config import PRESET_DESCRIPTIONS, PRESETS
+from gpatlas_core.config import PRESET_DESCRIPTIONS, PRESETS, config_from_json
 from gpatlas_core.io import DataError
 from pages._lib import bundle, state, ui
 from pages._lib.hosting import limits
@@ -24,15 +25,53 @@ METRIC_HELP = {
 }
 
 
+FROM_FILE = "from-file"
+
+
+def settings_file() -> None:
+    """Settings from a JSON file (a run's config.json, tune's best_config.json): parsed as JSON
+    only, every field checked; a bad file leaves the current settings as they were."""
+    up = st.file_uploader(
+        "Load settings from a file",
+        type=["json"],
+        help="A run's config.json or the grid search's best_config.json",
+        key="settings-file",
+    )
+    if up is None or st.session_state.get("settings-file-id") == up.file_id:
+        return
+    st.session_state["settings-file-id"] = up.file_id
+    try:
+        cfg = config_from_json(up.getvalue().decode("utf-8", errors="replace"), name=up.name)
+    except DataError as err:
+        st.error(f"{err}. The settings are unchanged.")
+        return
+    use_settings(cfg, f"file {up.name}")
+
+
+def use_settings(cfg, label: str) -> None:
+    """Make ``cfg`` the settings the form starts from (shown as its own preset entry)."""
+    st.session_state["loaded-settings"] = (label, cfg)
+    st.session_state["preset-pending"] = FROM_FILE  # applied before the selectbox is drawn
+
+
 def settings_form():
     """Widgets -> GPAtlasConfig."""
+    loaded = st.session_state.get("loaded-settings")
+    options = list(PRESETS) + ([FROM_FILE] if loaded else [])
+    if st.session_state.pop("preset-pending", None):
+        st.session_state["preset"] = FROM_FILE
+    if st.session_state.get("preset") not in options:
+        st.session_state.pop("preset", None)
     name = st.selectbox(
         "Preset",
-        list(PRESETS),
-        format_func=lambda n: PRESET_DESCRIPTIONS.get(n, n),
+        options,
+        format_func=lambda n: (
+            f"Loaded: {loaded[0]}" if n == FROM_FILE else PRESET_DESCRIPTIONS.get(n, n)
+        ),
         help="Which is most accurate on which data is measured in bench/RESULTS.md",
+        key="preset",
     )
-    base = preset(name)
+    base = copy.deepcopy(loaded[1]) if name == FROM_FILE else preset(name)
     tr = base.train
     cap = limits().max_epochs or 5000
     with st.expander("Advanced settings"):
@@ -215,6 +254,144 @@ def results(ds, run) -> None:
     ui.figure(pl.loss_curves(run.losses), "loss_curves.html")
 
 
+def start_cv(ds, cfg, folds: int, seeds: int) -> None:
+    """Queue a cross-validation (it waits for a training slot like a training)."""
+
+    def work(job):
+        n = folds * seeds
+        job.progress(0, n, f"Training fold 1 of {folds}")
+
+        def on_fold(part, done, total):
+            job.progress(done, total, f"{done} of {total} fold trainings done")
+
+        try:
+            return tl.cross_validate(
+                ds,
+                cfg,
+                folds=folds,
+                seeds=seeds,
+                rng=np.random.default_rng(cfg.train.seed),
+                on_fold=on_fold,
+                should_stop=job.should_stop,
+            )
+        except tl.CVStopped:
+            return None
+
+    settings = {"config": cfg.to_dict(), "folds": folds, "seeds": seeds}
+    state.start_job(
+        "cv", work, settings=settings, queue=state.training_queue(), label="Cross-validation"
+    )
+
+
+def cv_section(ds, cfg) -> None:
+    st.header("Cross-validation")
+    st.caption(
+        "Each of k folds is held out once as the test set; G-P Atlas (the settings above), "
+        "ridge and LASSO are trained on the same other individuals. Means ± standard errors "
+        "over folds tell a real difference from the scatter of one split."
+    )
+    cap = limits().max_cv_trainings
+    c1, c2, c3 = st.columns([1, 1, 2])
+    folds = int(c1.number_input("Folds", 2, 10, 5, key="cv-folds"))
+    seeds = int(c2.number_input("Trainings per fold", 1, 5, 1, key="cv-seeds",
+                                help="Repeats with seeds seed, seed+1, ...; averaged per fold"))  # fmt: skip
+    too_many = cap is not None and folds * seeds > cap
+    if too_many:
+        st.warning(f"This server runs at most {cap} trainings per cross-validation.")
+    job = state.job("cv")
+    busy = job is not None and job.active
+    c3.markdown("&nbsp;")
+    if c3.button("Cross-validate", disabled=busy or too_many, icon=":material/table_view:"):
+        start_cv(ds, cfg, folds, seeds)
+    ui.poll_job("cv")
+    result = state.latest("cv")
+    if result is None:
+        return
+    same = result.config == cfg and result.n_folds == folds
+    st.info("  \n".join(result.headline()), icon=":material/balance:")
+    if not same:
+        st.caption("(for other settings than the ones above: cross-validate again to compare)")
+    table = result.comparison()
+    fmt = {c: st.column_config.NumberColumn(c, format="%.3f") for c in table.columns[1:]}
+    st.dataframe(table, hide_index=True, height=300, column_config=fmt)
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        ui.download_table(result.summary, "cv_summary.csv")
+    with c2:
+        ui.download_table(result.metrics.drop(columns="seconds"), "cv_metrics.csv")
+    with c3:
+        ui.download_table(result.folds, "folds.csv")
+    ui.figure(pl.cv_r2(result.summary), "cv_r2.html")
+
+
+GRID_EXAMPLE = '{"latent": [32, 64], "sd_noise": [0.1, 0.3]}'
+
+
+def start_tune(ds, cfg, grid: dict, folds: int, cpus: int) -> None:
+    def work(job):
+        def on_trial(row, done, total):
+            job.events.append(row)
+            job.progress(done, total, f"{done} of {total} trials finished")
+
+        job.progress(0, 1, "Starting Ray and the trials")
+        return tl.tune_grid(
+            ds, cfg, grid, folds=folds, fold_seed=cfg.train.seed, cpus_per_trial=cpus,
+            on_trial=on_trial,
+        )  # fmt: skip
+
+    settings = {"config": cfg.to_dict(), "grid": grid, "folds": folds}
+    state.start_job(
+        "tune", work, settings=settings, queue=state.training_queue(), label="Grid search"
+    )
+
+
+def live_trials(job) -> None:
+    if job.events:
+        st.dataframe(pd.DataFrame(job.events), hide_index=True)
+
+
+def tune_section(ds, cfg) -> None:
+    if not limits().grid_search:
+        return
+    with st.expander("Grid search (Ray Tune)"):
+        st.caption(
+            "Every combination of the values below is one trial, scored by the mean over folds "
+            "of the median test R² over traits (the same folds for every trial). Fields: any "
+            "model or training setting. Runs on a local Ray on this machine; for a cluster use "
+            "`python -m gpatlas_core tune --address`."
+        )
+        text = st.text_area("Grid (JSON: setting -> list of values)", GRID_EXAMPLE, key="grid")
+        c1, c2 = st.columns(2)
+        folds = int(c1.number_input("Folds per trial", 2, 10, 3, key="tune-folds"))
+        cpus = int(c2.number_input("CPUs per trial", 1, os.cpu_count() or 1, 1, key="tune-cpus"))
+        try:
+            grid = tl.read_grid(text, name="the grid")
+        except DataError as err:
+            st.error(str(err))
+            grid = None
+        job = state.job("tune")
+        busy = job is not None and job.active
+        if grid is not None:
+            st.caption(f"{len(tl.grid_points(grid))} trials of {folds} folds each")
+        if st.button("Run grid search", disabled=busy or grid is None, icon=":material/grid_on:"):
+            start_tune(ds, cfg, grid, folds, cpus)
+        ui.poll_job("tune", body=live_trials)
+        result = state.latest("tune")
+        if result is None:
+            return
+        st.dataframe(result.trials, hide_index=True)
+        ui.figure(pl.tune_trials(result.trials, list(result.grid)), "tune_trials.html")
+        best = result.best_config()
+        if best is None:
+            st.warning("Every trial failed; see the error column.")
+            return
+        point = ", ".join(f"{k}={v}" for k, v in result.best_point().items())
+        st.success(f"Best: {point} (CV median R² {result.best['score']:.3f})")
+        if st.button("Use the best settings", icon=":material/check:"):
+            use_settings(best, f"grid search best ({point})")
+            st.rerun()
+
+
 def bundle_section(run) -> None:
     st.header("Save or load a run")
     c1, c2 = st.columns(2)
@@ -252,6 +429,7 @@ def bundle_section(run) -> None:
 
 st.title("Train")
 ds = ui.require_dataset()
+settings_file()
 cfg = settings_form()
 job = state.job("train")
 busy = job is not None and job.active
@@ -266,4 +444,6 @@ if current is not None and current.status == "stopped" and not busy:
             st.rerun()
 if state.run_matches_dataset():
     results(ds, state.run())
+cv_section(ds, cfg)
+tune_section(ds, cfg)
 bundle_section(state.run() if state.run_matches_dataset() else None)

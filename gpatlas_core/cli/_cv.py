@@ -11,30 +11,6 @@ import numpy as np
 from ._train import add_config_options, config_from_args
 
 
-def summary_lines(result) -> list[str]:
-    """The headline of a cross-validation: the median-over-traits score per model and the
-    win/loss count of G-P Atlas against each baseline."""
-    from ..tl import MEDIAN, MODEL_LABELS
-
-    s = result.summary
-    med = s[s["trait"] == MEDIAN]
-    k = int(result.folds["fold"].nunique())
-    lines = [f"median test R^2 over traits, mean +- SE over {k} folds:"]
-    for row in med.itertuples(index=False):
-        lines.append(
-            f"  {MODEL_LABELS.get(row.model, row.model):<36} {row.r2_mean:.3f} +- {row.r2_se:.3f}"
-        )
-    for b in ("ridge", "lasso"):
-        wl = result.win_loss(b)
-        if wl["traits"]:
-            lines.append(
-                f"G-P Atlas vs {b}: better on {wl['wins']} of {wl['traits']} traits, worse on "
-                f"{wl['losses']} (by more than 2 SE: {wl['clear_wins']} better, "
-                f"{wl['clear_losses']} worse)"
-            )
-    return lines
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -72,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     paths = result.write(Path(args.out))
     print(f"{args.folds}-fold cross-validation ({args.seeds} seed(s)) in {result.seconds:.1f} s")
-    print("\n".join(summary_lines(result)))
+    print("\n".join(result.headline()))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 

@@ -1,5 +1,6 @@
 """Drawing: functions that take results and return plotly figures. Never imports streamlit."""
 
+from ._cv import cv_r2, tune_trials
 from ._fit import error_densities, loss_curves, predicted_vs_real
 from ._importance import (
     causal_roc,
@@ -30,6 +31,7 @@ from ._vida import (
 __all__ = [
     "allele_state_counts",
     "causal_roc",
+    "cv_r2",
     "error_densities",
     "importance_vs_weight",
     "interval_roc_curve",
@@ -43,6 +45,7 @@ __all__ = [
     "qtl_recovery_curve",
     "trait_correlation",
     "trait_histograms",
+    "tune_trials",
     "variance_explained_scatter",
     "vida_enrichment",
     "vida_grid_heatmap",

@@ -227,6 +227,55 @@ class CVResult:
     def win_loss(self, baseline: str) -> dict:
         return win_loss(self.summary, baseline)
 
+    @property
+    def n_folds(self) -> int:
+        return int(self.folds["fold"].nunique())
+
+    def headline(self) -> list[str]:
+        """The result in a few lines (the CLI prints them, the app shows them): each model's
+        median test R^2 over traits as mean +- SE over folds, and G-P Atlas's wins and losses
+        against each baseline."""
+        from ._metrics import MODEL_LABELS
+
+        s = self.summary
+        med = s[s["trait"] == MEDIAN]
+        lines = [f"Median test R² over traits, mean ± SE over {self.n_folds} folds:"]
+        for row in med.itertuples(index=False):
+            label = MODEL_LABELS.get(row.model, row.model)
+            lines.append(f"{label}: {row.r2_mean:.3f} ± {row.r2_se:.3f}")
+        for b in BASELINES:
+            wl = self.win_loss(b)
+            if wl["traits"]:
+                lines.append(
+                    f"G-P Atlas vs {'LASSO' if b == 'lasso' else b}: better on {wl['wins']} of "
+                    f"{wl['traits']} traits, worse on {wl['losses']} (by more than 2 SE: "
+                    f"{wl['clear_wins']} better, {wl['clear_losses']} worse)"
+                )
+        return lines
+
+    def comparison(self) -> pd.DataFrame:
+        """One row per trait (the median of traits first): each model's mean R^2 and its SE
+        over folds, and G-P Atlas minus each baseline with the SE of the paired difference."""
+        from ._metrics import COMPARISON_COLUMNS
+
+        s = self.summary.set_index(["model", "trait"])
+        traits = list(dict.fromkeys(self.summary["trait"]))
+        out = pd.DataFrame({"trait": traits})
+        for model in (MODEL, *BASELINES):
+            if model not in s.index.get_level_values(0):
+                continue
+            part = s.loc[model].reindex(traits)
+            name = COMPARISON_COLUMNS[model]
+            out[name] = part["r2_mean"].to_numpy()
+            out[f"{name} SE"] = part["r2_se"].to_numpy()
+        ours = s.loc[MODEL].reindex(traits) if MODEL in s.index.get_level_values(0) else None
+        for b in BASELINES:
+            if ours is not None and f"diff_{b}" in ours:
+                name = COMPARISON_COLUMNS[f"diff_{b}"]
+                out[name] = ours[f"diff_{b}"].to_numpy()
+                out[f"{name} SE"] = ours[f"diff_{b}_se"].to_numpy()
+        return out
+
     def write(self, out: str | Path) -> list[Path]:
         """``cv_metrics.csv``, ``cv_summary.csv``, ``folds.csv`` and ``cv_config.json`` in
         ``out``; returns the paths."""

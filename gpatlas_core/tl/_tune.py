@@ -108,12 +108,13 @@ def ray_executor(
 
         start_ray(address)
 
-        def one(task: FoldTask) -> pd.DataFrame:
+        def one(work: Callable[[FoldTask], pd.DataFrame], task: FoldTask) -> pd.DataFrame:
             _set_threads(cpus_per_task)
-            return fn(task)
+            return work(task)
 
         remote = ray.remote(num_cpus=cpus_per_task, num_gpus=gpus_per_task)(one)
-        pending = [remote.remote(t) for t in tasks]
+        work = ray.put(fn)  # the dataset travels once, through the object store
+        pending = [remote.remote(work, t) for t in tasks]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])
@@ -277,19 +278,33 @@ def tune_grid(
     index = {json.dumps(p, sort_keys=True, default=str): i for i, p in enumerate(points)}
     rows: dict[int, dict] = {}
 
+    def finished(trial_obj, result) -> None:
+        point = {k: trial_obj.config[k] for k in keys}
+        i = index[json.dumps(point, sort_keys=True, default=str)]
+        rows[i] = _trial_row(i, point, result, None if result is not None else "failed")
+        if on_trial is not None:
+            on_trial(rows[i], len(rows), len(points))
+
     class Progress(tune.Callback):
-        def _done(self, trial_obj, result, error):
-            point = {k: trial_obj.config[k] for k in keys}
-            i = index[json.dumps(point, sort_keys=True, default=str)]
-            rows[i] = _trial_row(i, point, result, error)
-            if on_trial is not None:
-                on_trial(rows[i], len(rows), len(points))
+        """Reports each finished trial in this process. Ray Tune pickles its callbacks with the
+        experiment state: the handler (which may hold locks, e.g. an app job) is left out."""
+
+        def __init__(self, handler) -> None:
+            self.handler = handler
+
+        def __getstate__(self) -> dict:
+            return {}
+
+        def __setstate__(self, state: dict) -> None:
+            self.handler = None
 
         def on_trial_complete(self, iteration, trials, trial, **info):
-            self._done(trial, trial.last_result, None)
+            if self.handler is not None:
+                self.handler(trial, trial.last_result)
 
         def on_trial_error(self, iteration, trials, trial, **info):
-            self._done(trial, None, "failed")
+            if self.handler is not None:
+                self.handler(trial, None)
 
     trainable = tune.with_resources(
         tune.with_parameters(trial, dataset=dataset),
@@ -305,7 +320,7 @@ def tune_grid(
                 name="gpatlas_tune",
                 storage_path=str(where),
                 verbose=0,
-                callbacks=[Progress()],
+                callbacks=[Progress(finished)],
                 failure_config=tune.FailureConfig(max_failures=0),
             ),
         )

@@ -29,6 +29,10 @@ class Limits:
     max_upload_mb: int
     max_uncompressed_mb: int = 4096
     threads_per_job: int | None = None
+    max_cv_trainings: int | None = None
+    """Folds x seeds one cross-validation may train (None = no limit)."""
+    grid_search: bool = True
+    """Whether the Train page offers the Ray Tune grid search."""
 
 
 @cache
@@ -43,6 +47,9 @@ def limits() -> Limits:
     4096 locally); decompression stops there (gzip bombs). ``GPATLAS_THREADS_PER_JOB`` caps the
     CPU threads of each background job (default: torch's own choice, all cores); on a server
     shared by several concurrent jobs, cores / concurrent jobs avoids oversubscription.
+    Hosted, one cross-validation trains at most ``GPATLAS_MAX_CV_TRAININGS`` models (folds x
+    seeds, default 5; it waits in the training queue like a training), and the grid search
+    (many trainings on Ray workers) is off unless ``GPATLAS_GRID_SEARCH=1``.
     """
     hosted = os.environ.get("GPATLAS_HOSTED", "").strip().lower() in {"1", "true", "yes", "on"}
     if hosted:
@@ -55,6 +62,8 @@ def limits() -> Limits:
             max_upload_mb=_int("GPATLAS_MAX_UPLOAD_MB", 200),
             max_uncompressed_mb=_int("GPATLAS_MAX_UNCOMPRESSED_MB", 1024),
             threads_per_job=_int("GPATLAS_THREADS_PER_JOB", 0) or None,
+            max_cv_trainings=_int("GPATLAS_MAX_CV_TRAININGS", 5),
+            grid_search=os.environ.get("GPATLAS_GRID_SEARCH", "").strip() == "1",
         )
     return Limits(
         hosted=False,

@@ -6,44 +6,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
-from apptest import APP, button
+from apptest import app, button, texts, tiny
 from streamlit.testing.v1 import AppTest
 
 from gpatlas_core import tl
-from gpatlas_core.sim import SimulationConfig, simulate
-
-TIMEOUT = 120
-
-
-def tiny():
-    cfg = SimulationConfig(
-        n_individuals=60, n_loci=30, n_alleles=3, n_traits=4, causal_per_trait=4, p_interaction=0.3
-    )
-    ds = simulate(cfg, rng=np.random.default_rng(7))
-    ds.name = "tiny"
-    return ds
-
-
-def app(page: str | None = None, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["sync_jobs"] = True  # background jobs run in the script thread
-    at.session_state["debug"] = True  # page errors surface as at.exception
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(at: AppTest) -> str:
-    parts = (
-        [m.value for m in at.markdown] + [t.value for t in at.title] + [h.value for h in at.header]
-    )
-    parts += [i.value for i in at.info] + [c.value for c in at.caption]
-    return "\n".join(map(str, parts))
 
 
 def test_home_without_data():

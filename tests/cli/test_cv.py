@@ -17,7 +17,7 @@ def test_cv_writes_metrics_summary_and_folds(tiny_folder, tmp_path, capsys) -> N
     out = tmp_path / "cv"
     assert main(["cv", str(tiny_folder), "--out", str(out), "--folds", "3", *EPOCHS]) == 0
     text = capsys.readouterr().out
-    assert "median test R^2 over traits" in text and "G-P Atlas vs lasso" in text
+    assert "Median test R² over traits" in text and "G-P Atlas vs LASSO" in text
     metrics = pd.read_csv(out / "cv_metrics.csv")
     assert list(metrics.columns) == [
         "fold",
