@@ -22,7 +22,7 @@ def _metrics() -> pd.DataFrame:
             pearson=0.5,
             mse=1.0,
             seconds=1.0,
-        )  # fmt: skip
+        )
         for f in range(3)
         for m in ("genotype_to_phenotype", "ridge", "lasso")
         for t in ("a", "b", "c")
