@@ -149,15 +149,15 @@ def start_training(ds, cfg, *, resume=None) -> bool:
     def work(job):
         def on_epoch(info):
             job.events.append(info)
-            done = info.epoch + (n1 if info.tier == "genotype" else 0)
             tier = 1 if info.tier == "phenotype" else 2
-            msg = f"Tier {tier}, epoch {info.epoch} of {info.n_epochs}"
+            msg = f"Tier {tier} of 2 ({info.tier}s): epoch {info.epoch} of {info.n_epochs}"
             warm = cfg.train.genotype_init == "lasso"
             if info.tier == "phenotype" and info.epoch == info.n_epochs and warm:
                 msg = "Fitting the per-trait LASSO (5-fold CV) that starts tier 2"
             if info.tier == "genotype" and info.epoch == info.n_epochs:
                 msg = "Evaluating on the test individuals and fitting the ridge and LASSO baselines"
-            job.progress(done, n1 + n2, msg)
+            # the bar shows the current tier: epochs of the two tiers cost very differently
+            job.progress(info.epoch, info.n_epochs, msg)
 
         if resume is not None:
             return train(ds, on_epoch=on_epoch, should_stop=job.should_stop, resume=resume)
@@ -185,15 +185,20 @@ def _eta(job) -> float | None:
 
 def live_curves(job) -> None:
     if job.status == "running" and job.events and job.events[-1].tier == "phenotype":
-        st.caption("Time left is for tier 1; tier 2 (genotypes) follows and is slower per epoch.")
+        st.caption(
+            "The bar and the time left are for tier 1; then the LASSO warm start is fitted and "
+            "tier 2 (genotypes) follows, slower per epoch."
+        )
     events = list(job.events)
     if not events:
         return
-    # Redraw only when an epoch was added: tier-2 epochs take many polls on the CPU.
-    if job.meta.get("figure_epochs") != len(events):
+    # Redraw only when an epoch was added or the view changed: tier-2 epochs take many polls.
+    options = curve_options()
+    stamp = (len(events), tuple(sorted(options.items())))
+    if job.meta.get("figure_stamp") != stamp:
         n = {e.tier: e.n_epochs for e in events}
-        job.meta["figure"] = pl.loss_curves(_losses(events), n_epochs=n)
-        job.meta["figure_epochs"] = len(events)
+        job.meta["figure"] = pl.loss_curves(_losses(events), n_epochs=n, **options)
+        job.meta["figure_stamp"] = stamp
     st.plotly_chart(job.meta["figure"], width="stretch", key="live-loss")
 
 
@@ -206,6 +211,9 @@ def results(ds, run) -> None:
     if run.metrics.get("genotype_to_phenotype"):
         st.info(tl.verdict(run.metrics, list(run.traits)), icon=":material/balance:")
     med = pd.DataFrame(tl.metrics_table(run.metrics))
+    positive = bool(np.nanmin(ds.phenotypes) > 0) if ds.phenotypes.size else False
+    if not positive and "mape" in med:
+        med = med.drop(columns="mape")
     if len(med):
         med["model"] = med["model"].map(lambda m: tl.MODEL_LABELS.get(m, m))
         st.markdown("**Medians across traits** (and across individuals)")
@@ -235,7 +243,7 @@ def results(ds, run) -> None:
         "training individuals, and the differences (positive: G-P Atlas is better)"
     )
     fmt = {c: st.column_config.NumberColumn(c, format="%.3f") for c in table.columns[1:]}
-    st.dataframe(table, hide_index=True, height=300, column_config=fmt)
+    st.dataframe(table, hide_index=True, height=min(36 * (len(table) + 1), 420), column_config=fmt)
     ui.download_table(table, "per_trait_metrics.csv")
     c1, c2 = st.columns(2)
     with c1:
@@ -244,14 +252,40 @@ def results(ds, run) -> None:
         fig = pl.predicted_vs_real(obs, pred, trait=trait, samples=samples, baseline=base)
         ui.figure(fig, f"predicted_vs_real_{trait}.html")
     with c2:
+        measures = ["mse", "mape", "r2", "pearson"] if positive else ["mse", "r2", "pearson"]
+        if not positive:
+            st.caption(
+                "MAPE is left out: some trait values are 0 or negative (e.g. centred traits), "
+                "where a percentage error means nothing."
+            )
         metric = st.selectbox(
             "Error measure",
-            ["mse", "mape", "r2", "pearson"],
+            measures,
             format_func=lambda m: METRIC_HELP[m].split(":")[0],
         )
         ui.figure(pl.error_densities(run.metrics, metric=metric), f"error_density_{metric}.html")
     st.markdown("**Loss curves**")
-    ui.figure(pl.loss_curves(run.losses), "loss_curves.html")
+    history = dict(state.run_history())
+    overlay = st.multiselect(
+        "Overlay earlier runs of this session (their test loss, dashed)",
+        list(history),
+        key="overlay-runs",
+    ) if history else []  # fmt: skip
+    fig = pl.loss_curves(
+        run.losses, earlier={k: history[k] for k in overlay}, **curve_options(key="curves")
+    )
+    ui.figure(fig, "loss_curves.html")
+
+
+def curve_options(key: str = "live") -> dict:
+    """The loss-axis scale and the smoothing the user chose (shared by live and final curves)."""
+    c1, c2 = st.columns(2)
+    scale = c1.radio("Loss axis", ["log", "linear"], horizontal=True, key=f"{key}-scale")
+    weight = c2.slider(
+        "Smoothing", 0.0, 0.95, 0.0, step=0.05, key=f"{key}-smoothing",
+        help="TensorBoard-style exponential moving average (0 = raw values)",
+    )  # fmt: skip
+    return {"log_y": scale == "log", "smoothing": float(weight)}
 
 
 def start_cv(ds, cfg, folds: int, seeds: int) -> None:
@@ -303,6 +337,8 @@ def cv_section(ds, cfg) -> None:
     c3.markdown("&nbsp;")
     if c3.button("Cross-validate", disabled=busy or too_many, icon=":material/table_view:"):
         start_cv(ds, cfg, folds, seeds)
+        if not state.synchronous_jobs():
+            st.rerun()
     ui.poll_job("cv")
     result = state.latest("cv")
     if result is None:
@@ -375,6 +411,8 @@ def tune_section(ds, cfg) -> None:
             st.caption(f"{len(tl.grid_points(grid))} trials of {folds} folds each")
         if st.button("Run grid search", disabled=busy or grid is None, icon=":material/grid_on:"):
             start_tune(ds, cfg, grid, folds, cpus)
+            if not state.synchronous_jobs():
+                st.rerun()
         ui.poll_job("tune", body=live_trials)
         result = state.latest("tune")
         if result is None:
@@ -434,7 +472,8 @@ cfg = settings_form()
 job = state.job("train")
 busy = job is not None and job.active
 if st.button("Start training", type="primary", disabled=busy, icon=":material/play_arrow:"):
-    start_training(ds, cfg)
+    if start_training(ds, cfg) and not state.synchronous_jobs():
+        st.rerun()  # redraw with the button disabled while the job runs
 ui.poll_job("train", body=live_curves, eta=_eta, every=2.0)
 current = state.run() if state.run_matches_dataset() else None
 if current is not None and current.status == "stopped" and not busy:

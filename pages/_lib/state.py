@@ -46,9 +46,29 @@ def run_id() -> str | None:
     return _ss().get("run_id")
 
 
+HISTORY = 5
+"""Earlier runs of the session whose loss curves the Train page can overlay."""
+
+
 def set_run(r) -> None:
+    """Make ``r`` the session's run; the one it replaces joins :func:`run_history`."""
     ss = _ss()
+    old = ss.get("run")
+    if old is not None and old is not r and len(old.losses):
+        n = ss.get("run_count", 0) + 1
+        ss["run_count"] = n
+        label = f"run {n} ({old.config.preset}, seed {old.config.train.seed})"
+        history = ss.setdefault("run_history", [])
+        history.append((label, old.dataset_fingerprint, old.losses.copy()))
+        del history[:-HISTORY]
     ss["run"], ss["run_id"] = r, uuid.uuid4().hex[:12]
+
+
+def run_history() -> list[tuple[str, object]]:
+    """``(label, losses)`` of the session's earlier runs on the current data, oldest first."""
+    ds = dataset()
+    fp = getattr(ds, "fingerprint", None)
+    return [(label, losses) for label, f, losses in _ss().get("run_history", []) if f == fp]
 
 
 def run_matches_dataset() -> bool:

@@ -75,3 +75,26 @@ def test_grid_search_is_off_when_hosted(hosted):
     hosted()
     at = app("pages/train.py", dataset=tiny())
     assert not [t for t in at.text_area if t.key == "grid"]
+
+
+def test_mape_only_for_positive_traits_and_earlier_runs_can_be_overlaid():
+    ds = tiny()
+    ds.phenotypes = ds.phenotypes - np.nanmean(ds.phenotypes, axis=0)  # centred traits
+    at = _small_epochs(app("pages/train.py", dataset=ds))
+    button(at, "Start training").click().run()
+    medians = next(d.value for d in at.dataframe if "r2_individual" in d.value.columns)
+    assert "mape" not in medians.columns
+    assert "percentage error means nothing" in texts(at)
+    assert not [m for m in at.multiselect if m.key == "overlay-runs"]  # nothing earlier yet
+    button(at, "Start training").click().run()
+    (overlay,) = [m for m in at.multiselect if m.key == "overlay-runs"]
+    assert overlay.options and overlay.options[0].startswith("run 1 (studio, seed 47)")
+    overlay.set_value([overlay.options[0]]).run()
+    at.radio(key="curves-scale").set_value("linear").run()
+    assert not at.exception, at.exception
+    positive = tiny()
+    assert np.nanmin(positive.phenotypes) > 0  # the simulator's traits are positive
+    at2 = _small_epochs(app("pages/train.py", dataset=positive))
+    button(at2, "Start training").click().run()
+    medians = next(d.value for d in at2.dataframe if "r2_individual" in d.value.columns)
+    assert "mape" in medians.columns

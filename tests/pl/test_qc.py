@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
 from gpatlas_core import pl
 
@@ -48,3 +49,30 @@ def test_fit_figures():
         }
     }
     assert len(pl.error_densities(metrics).data) == 2
+
+
+def test_loss_curves_scale_smoothing_and_earlier_runs() -> None:
+    import pandas as pd
+
+    from gpatlas_core.pl import log_ticks, loss_curves, smooth
+
+    losses = pd.DataFrame(
+        {
+            "tier": ["phenotype"] * 4 + ["genotype"] * 3,
+            "epoch": [1, 2, 3, 4, 1, 2, 3],
+            "train_loss": [0.9, 0.5, 0.3, 0.2, 0.8, 0.7, 0.65],
+            "test_loss": [1.0, 0.6, 0.4, 0.35, 0.9, 0.85, 0.8],
+        }
+    )
+    fig = loss_curves(losses)
+    assert fig.layout.yaxis.type == "log"
+    assert list(fig.layout.yaxis.tickvals) == log_ticks(0.2, 1.0)  # readable: 0.2, 0.5, 1
+    assert list(fig.layout.yaxis.ticktext) == ["0.2", "0.5", "1"]
+    lin = loss_curves(losses, log_y=False)
+    assert lin.layout.yaxis.type != "log" and "linear" in lin.layout.yaxis.title.text
+    sm = loss_curves(losses, smoothing=0.6)
+    shown = next(t for t in sm.data if t.showlegend is not False and t.name == "train")
+    np.testing.assert_allclose(shown.y, smooth(np.array([0.9, 0.5, 0.3, 0.2]), 0.6))
+    assert shown.y[0] == pytest.approx(0.9)  # debiased: the first point is the raw value
+    over = loss_curves(losses, earlier={"run 1": losses.assign(test_loss=losses.test_loss * 2)})
+    assert sum(t.name == "test, run 1" for t in over.data) == 2  # one per tier
