@@ -1,13 +1,6 @@
 """Drawing: functions that take results and return plotly figures. Never imports streamlit."""
 
 from ._cv import cv_r2, tune_trials
-from ._experiments import (
-    parent_ranking,
-    progeny_distributions,
-    progeny_histogram,
-    swap_distribution,
-    swap_heatmap,
-)
 from ._fit import error_densities, log_ticks, loss_curves, predicted_vs_real, smooth
 from ._importance import (
     causal_roc,
@@ -49,14 +42,9 @@ __all__ = [
     "marker_density",
     "markers_per_chromosome",
     "missingness",
-    "parent_ranking",
     "predicted_vs_real",
-    "progeny_distributions",
-    "progeny_histogram",
     "qtl_recovery_curve",
     "smooth",
-    "swap_distribution",
-    "swap_heatmap",
     "trait_correlation",
     "trait_histograms",
     "tune_trials",
