@@ -225,7 +225,7 @@ def test_app_loads_a_downloaded_bundle_and_refuses_bad_ones(good_bundle, tmp_pat
     ds = small()
     at = page("pages/train.py", dataset=ds)
     assert "run" not in at.session_state or at.session_state["run"] is None
-    uploader = at.file_uploader[0]
+    (uploader,) = [u for u in at.file_uploader if u.label == "Load a run bundle"]
     uploader.set_value(("gpatlas_run.zip", good_bundle, "application/zip")).run()
     button(at, "Load this run").click().run()
     assert not at.exception, at.exception
@@ -238,7 +238,9 @@ def test_app_loads_a_downloaded_bundle_and_refuses_bad_ones(good_bundle, tmp_pat
         ("other.zip", run_to_zip(train(small(seed=9), cfg(1, 1), baselines=False)),
          "trained on different data"),
     ):  # fmt: skip
-        at.file_uploader[0].set_value((name, data, "application/zip")).run()
+        next(u for u in at.file_uploader if u.label == "Load a run bundle").set_value(
+            (name, data, "application/zip")
+        ).run()
         button(at, "Load this run").click().run()
         assert not at.exception, at.exception
         assert message in errors(at), errors(at)
