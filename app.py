@@ -23,6 +23,7 @@ PAGES = [
     st.Page("pages/importance.py", title="Importance", icon=":material/bar_chart:"),
     st.Page("pages/vida.py", title="VIDA", icon=":material/hub:"),
     st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
+    st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
 ]
 page = st.navigation(PAGES)
 state.server_housekeeping()  # once per process (see pages/_lib/housekeeping.py)

@@ -67,28 +67,137 @@ def manhattan_section(ds, res) -> tuple[str | None, float]:
     chrom = None if chrom == "Whole genome" else chrom
     pct = c3.slider("Percentile line", 50.0, 99.9, 95.0, step=0.5, help="Loci above it are listed")
     show_qtl = c4.toggle("Known QTL", value=ds.known_qtl is not None, disabled=ds.known_qtl is None)
+    qtl_traits = None
+    if show_qtl and trait is None:
+        qtl_traits = (
+            st.multiselect(
+                "Known QTL of these traits (none chosen: the peaks of every trait's QTL)",
+                sorted(set(ds.known_qtl["trait"].astype(str))),
+                key="qtl-traits",
+                help="All traits' 1.5-LOD intervals together cover most of the genome, so by "
+                "default only their peaks are marked; pick traits to see their intervals.",
+            )
+            or None
+        )
     fig = pl.manhattan(
         res,
         trait=trait,
         known_qtl=ds.known_qtl if show_qtl else None,
+        qtl_traits=qtl_traits,
         percentile=pct,
         chromosome=chrom,
     )
-    ui.figure(fig, f"manhattan_{trait or 'all'}_{chrom or 'genome'}.html")
+    event = ui.figure(
+        fig, f"manhattan_{trait or 'all'}_{chrom or 'genome'}.html", key="manhattan",
+        select=("points", "box"),
+    )  # fmt: skip
+    picked, region = _selection(event, res.loci)
     st.subheader("Top loci")
     table = tl.top_loci(
         res.loci, trait=trait, percentile=pct, known_qtl=ds.known_qtl, chromosome=chrom
     )
-    st.caption(
-        f"{len(table)} loci at or above the {pct:g}th percentile"
-        + (f" on chromosome {chrom}" if chrom else "")
-        + ". Importance: mean squared change in the prediction error when the allele is removed "
-        "(locus = its most important allele); relative = share of the top locus."
-    )
-    st.dataframe(table, hide_index=True, height=320)
+    if region is not None:
+        rc, lo, hi = region
+        inside = res.loci[(res.loci["chromosome"].astype(str) == rc)
+                          & res.loci["position"].between(lo, hi)]  # fmt: skip
+        table = tl.top_loci(inside, trait=trait, percentile=0, known_qtl=ds.known_qtl)
+        st.caption(
+            f"Selected region: chromosome {rc}, {lo:,}-{hi:,} bp ({len(table)} loci). "
+            "Clear the selection (double-click the plot) to see the genome again."
+        )
+    else:
+        st.caption(
+            f"{len(table)} loci at or above the {pct:g}th percentile"
+            + (f" on chromosome {chrom}" if chrom else "")
+            + ". Importance: mean squared change in the prediction error when the allele is "
+            "removed (locus = its most important allele); relative = share of the top locus. "
+            "Click a point or a row for its effect plot; box-select a region to zoom into it."
+        )
+    rows = st.dataframe(
+        table, hide_index=True, height=min(36 * (len(table) + 1), 320),
+        column_config=_number_formats(table), on_select="rerun", selection_mode="single-row",
+        key="top-loci",
+    )  # fmt: skip
+    chosen = rows.selection.rows if rows is not None else []
+    if chosen:
+        picked = str(table["marker"].iloc[chosen[0]])
     ui.download_table(table, f"top_loci_{trait or 'all'}.csv")
     ui.download_table(res.alleles, "importance_alleles.csv", label="Download all alleles (CSV)")
+    lead = picked or (str(table["marker"].iloc[0]) if len(table) else None)
+    if lead is not None:
+        effect_section(ds, res, lead, trait, table if region is not None else None, region)
     return trait, pct
+
+
+def _number_formats(table) -> dict:
+    """Significant digits, not fixed decimals (importance values span many orders)."""
+    fmt = {}
+    for c in ("importance", "ci_low", "ci_high"):
+        if c in table:
+            fmt[c] = st.column_config.NumberColumn(c, format="%.3e")
+    if "relative" in table:
+        fmt["relative"] = st.column_config.NumberColumn("relative", format="%.3f")
+    if "position" in table:
+        fmt["position"] = st.column_config.NumberColumn("position (bp)", format="%d")
+    return fmt
+
+
+def _selection(event, loci) -> tuple[str | None, tuple[str, int, int] | None]:
+    """The marker clicked and the region box-selected on the Manhattan plot, if any."""
+    if event is None:
+        return None, None
+    sel = event.get("selection", {}) if isinstance(event, dict) else event.selection
+    points = sel.get("points", []) if isinstance(sel, dict) else getattr(sel, "points", [])
+    markers = [p["customdata"][0] for p in points if p.get("customdata")]
+    if not markers:
+        return None, None
+    boxes = sel.get("box", []) if isinstance(sel, dict) else getattr(sel, "box", [])
+    if not boxes or len(markers) < 2:
+        return str(markers[0]), None
+    lead, chrom, lo, hi = tl.region_of(loci, markers)
+    return lead, (chrom, lo, hi)
+
+
+def effect_section(ds, res, marker: str, trait: str | None, region_table, region) -> None:
+    st.subheader(f"Effect plot at {marker}")
+    effect_trait = trait
+    if effect_trait is None:
+        col = f"{tl.importance_column(None)}"
+        per = [c for c in res.loci.columns if c.startswith("trait:")]
+        row = res.loci[res.loci["marker"].astype(str) == marker]
+        default = ds.traits[0]
+        if per and len(row):  # the trait this marker matters most for
+            default = max(per, key=lambda c: float(row[c].iloc[0]))[len("trait:") :]
+        effect_trait = st.selectbox(
+            "Trait", list(ds.traits), index=list(ds.traits).index(default), key="effect-trait",
+            help=f"Default: the trait {marker} is most important for ({col} per trait)",
+        )  # fmt: skip
+    run = state.run()
+    try:
+        effect = tl.marker_effect(run, ds, marker, effect_trait)
+    except DataError as err:
+        st.info(str(err))
+        return
+    ui.figure(pl.effect_plot(effect), f"effect_{marker}_{effect_trait}.html")
+    st.dataframe(effect.by_class, hide_index=True)
+    if region is not None and region_table is not None and len(region_table) > 1:
+        rc, lo, hi = region
+        loci = res.loci[(res.loci["chromosome"].astype(str) == rc)
+                        & res.loci["position"].between(lo, hi)]  # fmt: skip
+        linkage = tl.linkage_with(ds, marker, loci["marker"].astype(str).tolist())
+        qtl = None
+        if ds.known_qtl is not None:
+            q = ds.known_qtl
+            qtl = q[
+                (q["chromosome"].astype(str) == rc) & (q["ci_right"] >= lo) & (q["ci_left"] <= hi)
+            ]
+            if trait is not None:
+                qtl = qtl[qtl["trait"].astype(str) == trait]
+        column = tl.importance_column(trait)
+        ui.figure(pl.region_plot(loci, column, linkage, marker, known_qtl=qtl), "region.html")
+        if qtl is not None and len(qtl):
+            st.markdown("**Known QTL in the region**")
+            st.dataframe(qtl.drop(columns=[c for c in ("genes",) if c in qtl]), hide_index=True)
 
 
 def recovery_section(ds, res, trait: str | None) -> None:

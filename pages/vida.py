@@ -94,7 +94,7 @@ def start(ds, imp, cand, params: dict, key: dict) -> None:
     def work(job):
         job.progress(0, 2, "Scoring candidate alleles")
         scores = tl.vida(imp.matrix, ds.allele_columns, candidates=cand, **params)
-        out = {"scores": scores}
+        out = {"scores": scores, "has_truth": ds.truth is not None}
         if ds.truth is not None:
             job.progress(1, 2, "Comparing with the simulation truth")
             try:  # the CLI's evaluation, with its default seed: the same numbers as `vida`
@@ -130,14 +130,38 @@ def show(result: dict) -> None:
         "Higher scores: the allele's extreme individuals are also extreme for its "
         "partners, in a clumped way, a sign of interaction."
     )
-    st.dataframe(ranked, hide_index=True, height=320)
+    numbers = ["avg_extreme_ratio_diff", "avg_clumpiness_diff", "vida_score"]
+    shown = ranked.astype({c: float for c in numbers if c in ranked})
+    fmt = {c: st.column_config.NumberColumn(c, format="%.3g") for c in numbers if c in shown}
+    st.dataframe(shown, hide_index=True, height=min(36 * (len(shown) + 1), 320), column_config=fmt)
     ui.download_table(ranked, "vida_scores.csv")
+    if n_scored < 3:
+        st.warning(
+            f"Only {n_scored} of {len(ranked)} candidates could be scored: VIDA needs at least "
+            "3 individuals whose importance is extreme (|z| above the threshold) for an "
+            "allele. Lower the z threshold, widen the candidate set, or train with more test "
+            "individuals (a larger test fraction or a larger dataset).",
+            icon=":material/warning:",
+        )
     if "evaluation_error" in result:
         st.info(result["evaluation_error"])
     report = result.get("truth_report")
     if report is None:
+        if result.get("has_truth") is False:
+            st.caption(
+                "ROC, enrichment and score distributions need a dataset with known interacting "
+                "alleles (a simulation); on real data the ranked table is the result."
+            )
         return
     ev = report.evaluation
+    if ev.n_interacting < 2 or ev.n_non_interacting < 2:
+        st.warning(
+            f"Too few scored causal alleles to judge VIDA ({ev.n_interacting} interacting, "
+            f"{ev.n_non_interacting} non-interacting): no ROC or enrichment is drawn. Lower "
+            "the z threshold or use a larger simulation.",
+            icon=":material/warning:",
+        )
+        return
     st.subheader("Against the simulation truth")
     st.caption(
         f"{ev.n_interacting} interacting and {ev.n_non_interacting} non-interacting "

@@ -8,9 +8,31 @@ import sys
 from collections.abc import Sequence
 
 from ..io import DataError
-from . import _cv, _evaluate, _importance, _info, _simulate, _train, _tune, _vida
+from . import (
+    _cross,
+    _cv,
+    _evaluate,
+    _importance,
+    _info,
+    _perturb,
+    _simulate,
+    _train,
+    _tune,
+    _vida,
+)
 
-_SUBCOMMANDS = (_info, _simulate, _train, _evaluate, _cv, _tune, _importance, _vida)
+_SUBCOMMANDS = (
+    _info,
+    _simulate,
+    _train,
+    _evaluate,
+    _cv,
+    _tune,
+    _importance,
+    _vida,
+    _perturb,
+    _cross,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

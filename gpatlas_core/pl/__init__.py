@@ -1,6 +1,14 @@
 """Drawing: functions that take results and return plotly figures. Never imports streamlit."""
 
 from ._cv import cv_r2, tune_trials
+from ._effects import effect_plot, region_plot
+from ._experiments import (
+    parent_ranking,
+    progeny_distributions,
+    progeny_histogram,
+    swap_distribution,
+    swap_heatmap,
+)
 from ._fit import error_densities, log_ticks, loss_curves, predicted_vs_real, smooth
 from ._importance import (
     causal_roc,
@@ -32,6 +40,7 @@ __all__ = [
     "allele_state_counts",
     "causal_roc",
     "cv_r2",
+    "effect_plot",
     "error_densities",
     "importance_vs_weight",
     "interval_roc_curve",
@@ -42,9 +51,15 @@ __all__ = [
     "marker_density",
     "markers_per_chromosome",
     "missingness",
+    "parent_ranking",
     "predicted_vs_real",
+    "progeny_distributions",
+    "progeny_histogram",
     "qtl_recovery_curve",
+    "region_plot",
     "smooth",
+    "swap_distribution",
+    "swap_heatmap",
     "trait_correlation",
     "trait_histograms",
     "tune_trials",

@@ -29,6 +29,8 @@ def manhattan(
     chromosome: str | None = None,
     scale: bool = True,
     title: str | None = None,
+    qtl_traits: list[str] | None = None,
+    qtl_style: str | None = None,
 ) -> go.Figure:
     """Locus importance against genome position.
 
@@ -42,8 +44,17 @@ def manhattan(
     column
         Column to draw instead (default ``importance``, or ``trait:<trait>``).
     known_qtl
-        Known QTL (``trait, chromosome, ci_left, ci_right``); their 1.5-LOD intervals,
-        merged where they overlap, are drawn as shaded bands.
+        Known QTL (``trait, chromosome, position, ci_left, ci_right``, optionally ``lod`` and
+        ``variance_explained``). Drawn for ``trait`` only when a trait is given, else for
+        ``qtl_traits`` (None = all traits).
+    qtl_traits
+        With ``trait=None``: the traits whose QTL are drawn (None = every trait).
+    qtl_style
+        ``"intervals"``: 1.5-LOD intervals as shaded bands (merged where they overlap), each
+        with a hover label; ``"peaks"``: a marker at each QTL peak above the plot, labelled on
+        hover (trait, peak, interval, LOD, variance explained). Default: intervals for one
+        trait or a few selected traits, peaks for all traits (their intervals together cover
+        most of the genome).
     percentile
         Dotted line at this percentile of the drawn values (None = no line).
     chromosome
@@ -103,37 +114,16 @@ def manhattan(
         q = known_qtl
         if trait is not None:
             q = q[q["trait"].astype(str) == str(trait)]
+        elif qtl_traits is not None:
+            q = q[q["trait"].astype(str).isin([str(t) for t in qtl_traits])]
+        style = qtl_style or ("intervals" if trait is not None or qtl_traits else "peaks")
+        q = q[q["chromosome"].astype(str).isin(offsets)]
+        if chromosome is not None:
+            q = q[q["chromosome"].astype(str) == chromosome]
         if len(q):
-            merged = merge_intervals(q)
-            if chromosome is not None:
-                merged = merged[merged["chromosome"] == chromosome]
-            for r in merged.itertuples(index=False):
-                if r.chromosome not in offsets:
-                    continue
-                off = 0.0 if chromosome is not None else offsets[r.chromosome]
-                shapes.append(
-                    {
-                        "type": "rect",
-                        "xref": "x",
-                        "yref": "paper",
-                        "x0": off + r.left,
-                        "x1": off + max(r.right, r.left + 1),
-                        "y0": 0,
-                        "y1": 1,
-                        "fillcolor": QTL_BAND,
-                        "line": {"width": 0},
-                        "layer": "below",
-                    }
-                )
-            fig.add_trace(
-                go.Scatter(
-                    x=[None],
-                    y=[None],
-                    mode="markers",
-                    marker={"size": 12, "symbol": "square", "color": QTL_BAND},
-                    name="known QTL (1.5-LOD interval)",
-                )
-            )
+            shapes, traces = _qtl_overlay(q, offsets, chromosome, style, float(np.nanmax(y)))
+            for tr in traces:
+                fig.add_trace(tr)
     if percentile is not None and keep.any():
         level = float(np.nanpercentile(y[keep] if chromosome is None else y, percentile))
         fig.add_hline(
@@ -167,3 +157,58 @@ def manhattan(
         legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
     )
     return fig
+
+
+def _qtl_label(q: pd.DataFrame) -> list[str]:
+    """Hover text of each QTL: trait, peak, interval, LOD and variance explained if known."""
+    out = []
+    for r in q.itertuples(index=False):
+        text = (
+            f"known QTL: {r.trait}<br>chromosome {r.chromosome}, peak {int(r.position):,} bp"
+            f"<br>1.5-LOD interval {int(r.ci_left):,}-{int(r.ci_right):,} bp"
+        )
+        lod = getattr(r, "lod", None)
+        if lod is not None and np.isfinite(lod):
+            text += f"<br>LOD {lod:.3g}"
+        ve = getattr(r, "variance_explained", None)
+        if ve is not None and np.isfinite(ve):
+            text += f"<br>variance explained {ve:.3g}"
+        out.append(text)
+    return out
+
+
+def _qtl_overlay(q, offsets, chromosome, style, y_top):
+    """Shapes and traces for the known-QTL overlay (see :func:`manhattan`)."""
+    off = np.array([0.0 if chromosome is not None else offsets[str(c)] for c in q["chromosome"]])
+    peak = off + q["position"].to_numpy(dtype=np.float64)
+    labels = _qtl_label(q)
+    y_mark = 1.06 * (y_top if np.isfinite(y_top) and y_top > 0 else 1.0)
+    if style == "peaks":
+        trace = go.Scatter(
+            x=peak,
+            y=np.full(len(q), y_mark),
+            mode="markers",
+            marker={"symbol": "triangle-down", "size": 8, "color": "#4c78a8"},
+            name="known QTL peak",
+            text=labels,
+            hovertemplate="%{text}<extra></extra>",
+        )
+        return [], [trace]
+    shapes = []
+    for r in merge_intervals(q).itertuples(index=False):
+        o = 0.0 if chromosome is not None else offsets[r.chromosome]
+        shapes.append(
+            {"type": "rect", "xref": "x", "yref": "paper", "x0": o + r.left,
+             "x1": o + max(r.right, r.left + 1), "y0": 0, "y1": 1, "fillcolor": QTL_BAND,
+             "line": {"width": 0}, "layer": "below"}
+        )  # fmt: skip
+    hover = go.Scatter(  # shapes have no hover: one labelled point per QTL at its peak
+        x=peak,
+        y=np.full(len(q), y_mark),
+        mode="markers",
+        marker={"symbol": "line-ns-open", "size": 10, "color": "#4c78a8"},
+        name="known QTL (1.5-LOD interval)",
+        text=labels,
+        hovertemplate="%{text}<extra></extra>",
+    )
+    return shapes, [hover]

@@ -4,7 +4,9 @@
   per trait by exact leave-one-out cross-validation over a grid. It works in the dual (kernel)
   form: one Gram matrix for all traits, one eigendecomposition per trait (its observed training
   cells), then every alpha costs a few vector operations. Same fit as scikit-learn's
-  ``RidgeCV(fit_intercept=True)`` for a given alpha.
+  ``RidgeCV(fit_intercept=True)`` for a given alpha. :func:`fit_ridge` is the same fit kept as
+  coefficients on the one-hot columns (:class:`RidgeFit`), to predict genotypes nobody has
+  (the in-silico experiments); given the penalties a run already chose, it skips the search.
 - :func:`lasso_baseline`: per-trait LASSO on the dummy-coded genotypes, the penalty chosen per
   trait by 5-fold cross-validation (``_lasso.lasso_cv``: scikit-learn's objective and solver on
   working sets, checked on every column).
@@ -18,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.linalg
 import torch
 
 from ..io import Dataset
@@ -82,21 +85,115 @@ def ridge_baseline(
         col_mean = k_oo.mean(axis=0)
         grand = col_mean.mean()
         kc = k_oo - col_mean[None, :] - col_mean[:, None] + grand
-        lam, u = np.linalg.eigh(kc)
-        lam = np.clip(lam, 0.0, None)
-        grid = alphas if alphas is not None else _alpha_grid(max(lam.mean(), 1e-12))
-        uty = u.T @ yc
-        shrink = lam[:, None] / (lam[:, None] + grid[None, :])  # (r, A)
-        resid = yc[:, None] - u @ (shrink * uty[:, None])
-        hat_diag = 1.0 / obs.size + (u**2) @ shrink
-        loo = np.mean((resid / np.clip(1.0 - hat_diag, 1e-12, None)) ** 2, axis=0)
-        best = int(np.argmin(loo))
-        alpha = float(grid[best])
-        coef = u @ (uty / (lam + alpha))  # dual coefficients
+        alpha, coef = _loo_ridge(kc, yc, alphas)
         kc_a = k_ao - k_ao.mean(axis=1, keepdims=True) - col_mean[None, :] + grand
         out[:, k] = ybar + kc_a @ coef
         chosen[trait] = alpha
     return BaselineResult(predictions=out.astype(np.float32), params={"alpha": chosen})
+
+
+def _loo_ridge(
+    kc: np.ndarray, yc: np.ndarray, alphas: np.ndarray | None
+) -> tuple[float, np.ndarray]:
+    """The penalty with the lowest exact leave-one-out error and its dual coefficients, from the
+    centred Gram matrix ``kc`` and centred responses ``yc`` of one trait's observed cells."""
+    lam, u = np.linalg.eigh(kc)
+    lam = np.clip(lam, 0.0, None)
+    grid = alphas if alphas is not None else _alpha_grid(max(lam.mean(), 1e-12))
+    uty = u.T @ yc
+    shrink = lam[:, None] / (lam[:, None] + grid[None, :])  # (r, A)
+    resid = yc[:, None] - u @ (shrink * uty[:, None])
+    hat_diag = 1.0 / yc.size + (u**2) @ shrink
+    loo = np.mean((resid / np.clip(1.0 - hat_diag, 1e-12, None)) ** 2, axis=0)
+    best = int(np.argmin(loo))
+    alpha = float(grid[best])
+    return alpha, u @ (uty / (lam + alpha))
+
+
+@dataclass
+class RidgeFit:
+    """Per-trait ridge regression as coefficients on the one-hot columns (primal form).
+
+    ``predict(x) = intercept + x @ coef``; a trait without a fit (fewer than 3 observed training
+    cells) has NaN coefficients and predictions. ``alpha`` maps each trait to its penalty.
+    """
+
+    coef: np.ndarray
+    """(p, m) float64, one row per one-hot allele column."""
+    intercept: np.ndarray
+    """(m,) float64."""
+    alpha: dict[str, float | None]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predictions (n, m), float64, on the traits' original scale, for one-hot ``x``."""
+        return self.intercept[None, :] + np.asarray(x, dtype=np.float64) @ self.coef
+
+
+def fit_ridge(
+    dataset: Dataset,
+    train_rows: np.ndarray,
+    *,
+    alphas: np.ndarray | None = None,
+    alpha: dict[str, float | None] | None = None,
+) -> RidgeFit:
+    """The ridge fit of :func:`ridge_baseline`, kept as coefficients on the one-hot columns.
+
+    Parameters
+    ----------
+    dataset, train_rows, alphas
+        As for :func:`ridge_baseline` (same leave-one-out choice of the penalty per trait).
+    alpha
+        Penalties already chosen per trait (e.g. a run's ``metrics["ridge"]["params"]["alpha"]``
+        from :func:`ridge_baseline`): each such trait is solved directly (Cholesky), without
+        the search, which is what costs time on large data; traits missing from it (or None
+        there) are searched as usual.
+
+    Returns
+    -------
+    RidgeFit
+        Its ``predict`` equals :func:`ridge_baseline`'s predictions to rounding error.
+    """
+    train_rows = np.asarray(train_rows)
+    x = dataset.onehot(train_rows)
+    gram = (x @ x.T).astype(np.float64)  # integers < 2^24: exact in float32
+    y_all = dataset.phenotypes[train_rows].astype(np.float64)
+    n_tr, m = y_all.shape
+    dual = np.zeros((n_tr, m))
+    weights = np.zeros((n_tr, m))  # rows of x averaged into each trait's mean genotype
+    ybar = np.full(m, np.nan)
+    chosen: dict[str, float | None] = {}
+    for k, trait in enumerate(dataset.traits):
+        obs = np.flatnonzero(np.isfinite(y_all[:, k]))
+        given = (alpha or {}).get(trait)
+        if obs.size < 3:
+            chosen[trait] = None
+            continue
+        y = y_all[obs, k]
+        ybar[k] = y.mean()
+        yc = y - ybar[k]
+        k_oo = gram[np.ix_(obs, obs)]
+        col_mean = k_oo.mean(axis=0)
+        kc = k_oo - col_mean[None, :] - col_mean[:, None] + col_mean.mean()
+        if given is not None and np.isfinite(given) and given > 0:
+            chosen[trait] = float(given)
+            kc[np.diag_indices_from(kc)] += given
+            coef = scipy.linalg.cho_solve(scipy.linalg.cho_factor(kc, check_finite=False), yc)
+        else:
+            chosen[trait], coef = _loo_ridge(kc, yc, alphas)
+        dual[obs, k] = coef
+        weights[obs, k] = 1.0 / obs.size
+    del gram
+    # coef_k = (x_obs - xbar_k)^T c_k and xbar_k = weights_k^T x, column block by block
+    coef_p = np.empty((x.shape[1], m))
+    xbar_dot = np.zeros(m)
+    for start in range(0, x.shape[1], 4096):
+        block = x[:, start : start + 4096].astype(np.float64)
+        xbar = block.T @ weights  # (b, m)
+        coef_p[start : start + 4096] = block.T @ dual - xbar * dual.sum(axis=0)[None, :]
+        xbar_dot += np.einsum("bm,bm->m", xbar, coef_p[start : start + 4096])
+    intercept = ybar - xbar_dot
+    coef_p[:, ~np.isfinite(ybar)] = np.nan
+    return RidgeFit(coef=coef_p, intercept=intercept, alpha=chosen)
 
 
 def dummy_columns(dataset: Dataset) -> np.ndarray:

@@ -33,6 +33,9 @@ class Limits:
     """Folds x seeds one cross-validation may train (None = no limit)."""
     grid_search: bool = True
     """Whether the Train page offers the Ray Tune grid search."""
+    max_experiment_genotypes: int | None = None
+    """Genotypes one in-silico experiment may predict: swaps x individuals, or crosses x
+    offspring (None = no limit)."""
 
 
 @cache
@@ -49,7 +52,9 @@ def limits() -> Limits:
     shared by several concurrent jobs, cores / concurrent jobs avoids oversubscription.
     Hosted, one cross-validation trains at most ``GPATLAS_MAX_CV_TRAININGS`` models (folds x
     seeds, default 5; it waits in the training queue like a training), and the grid search
-    (many trainings on Ray workers) is off unless ``GPATLAS_GRID_SEARCH=1``.
+    (many trainings on Ray workers) is off unless ``GPATLAS_GRID_SEARCH=1``. One in-silico
+    experiment (Experiments page) predicts at most ``GPATLAS_MAX_EXPERIMENT_GENOTYPES``
+    genotypes (default 50000; swaps x individuals or crosses x offspring).
     """
     hosted = os.environ.get("GPATLAS_HOSTED", "").strip().lower() in {"1", "true", "yes", "on"}
     if hosted:
@@ -64,6 +69,7 @@ def limits() -> Limits:
             threads_per_job=_int("GPATLAS_THREADS_PER_JOB", 0) or None,
             max_cv_trainings=_int("GPATLAS_MAX_CV_TRAININGS", 5),
             grid_search=os.environ.get("GPATLAS_GRID_SEARCH", "").strip() == "1",
+            max_experiment_genotypes=_int("GPATLAS_MAX_EXPERIMENT_GENOTYPES", 50000),
         )
     return Limits(
         hosted=False,

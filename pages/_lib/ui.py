@@ -67,10 +67,22 @@ def download_figure(fig, filename: str, *, key=None) -> None:
     )
 
 
-def figure(fig, filename: str) -> None:
-    """Show a plotly figure with its HTML download below."""
-    st.plotly_chart(fig, width="stretch")
+def figure(fig, filename: str, *, key: str | None = None, select: tuple[str, ...] = ()):
+    """Show a plotly figure with its HTML download below; the modebar's camera saves a PNG
+    (twice the screen resolution) named after ``filename``. With ``select`` (plotly selection
+    modes, e.g. ``("points", "box")``) a click or box selection reruns the page and the
+    selection is returned (else None)."""
+    stem = filename.rsplit(".", 1)[0]
+    config = {"toImageButtonOptions": {"format": "png", "filename": stem, "scale": 2}}
+    if select:
+        event = st.plotly_chart(
+            fig, width="stretch", key=key, on_select="rerun", selection_mode=select, config=config
+        )
+        download_figure(fig, filename)
+        return event
+    st.plotly_chart(fig, width="stretch", key=key, config=config)
     download_figure(fig, filename)
+    return None
 
 
 def _duration(seconds: float) -> str:

@@ -1,5 +1,6 @@
 """End to end in a real headless browser: yeast sample -> train (default preset) -> importance -> VIDA ->
-latent space, with a screenshot of each page under tests/artifacts/.
+latent space -> experiments (allele swaps, a cross), with a screenshot of each page under
+tests/artifacts/.
 
 Skipped when chromium or Playwright is missing. ``GPATLAS_E2E_EPOCHS=a,b`` overrides the default
 preset's epochs per tier (for a faster local check).
@@ -151,3 +152,15 @@ def workflow(page, server: str) -> None:
     idle(page)
     no_exception(page)
     shot(page, "6_latent")
+
+    go(page, "Experiments")  # top loci of the importance above, a cross of the first two
+    page.get_by_role("button", name="Run the swaps").click()
+    page.get_by_text("Mean change of every trait").first.wait_for(timeout=180_000)
+    idle(page)
+    no_exception(page)
+    page.get_by_role("tab", name="Crosses").click()
+    page.get_by_role("button", name="Cross", exact=True).click()
+    page.get_by_text("Predicted progeny of").first.wait_for(timeout=180_000)
+    idle(page)
+    no_exception(page)
+    shot(page, "7_experiments")

@@ -73,14 +73,25 @@ def test_manhattan_all_traits(result, known_qtl) -> None:
     points = [t for t in fig.data if isinstance(t, go.Scattergl)]
     assert sum(len(t.x) for t in points) == 60
     assert max(max(t.y) for t in points) == pytest.approx(1.0)  # scaled by the maximum
-    assert len(fig.layout.shapes) == 3  # 2 merged QTL bands + the percentile line
+    # all traits: QTL peaks, not the union of every interval (which would shade most of it)
+    assert len(fig.layout.shapes) == 1  # the percentile line only
+    (peaks,) = [t for t in fig.data if t.name == "known QTL peak"]
+    assert len(peaks.x) == 3
+    assert "known QTL: B" in peaks.text[1] and "peak 30,000 bp" in peaks.text[1]
+    assert "25,000-40,000 bp" in peaks.text[1] and "variance explained 0.1" in peaks.text[1]
     assert list(fig.layout.xaxis.ticktext) == ["1", "2", "3"]
     assert "customdata[0]" in points[0].hovertemplate
+    picked = manhattan(result, known_qtl=known_qtl, qtl_traits=["B"], percentile=None)
+    assert len(picked.layout.shapes) == 1  # B's interval, as a band
+    (labels,) = [t for t in picked.data if t.name == "known QTL (1.5-LOD interval)"]
+    assert len(labels.x) == 1 and "known QTL: B" in labels.text[0]
 
 
 def test_manhattan_one_trait_and_zoom(result, known_qtl) -> None:
     fig = manhattan(result, trait="A", known_qtl=known_qtl, percentile=None)
     assert len(fig.layout.shapes) == 2  # trait A's two intervals, no percentile line
+    (labels,) = [t for t in fig.data if t.name == "known QTL (1.5-LOD interval)"]
+    assert all("known QTL: A" in t for t in labels.text)  # hover names the trait
     zoom = manhattan(result.loci, known_qtl=known_qtl, chromosome="3")
     points = [t for t in zoom.data if isinstance(t, go.Scattergl)]
     assert sum(len(t.x) for t in points) == 20
