@@ -16,7 +16,7 @@ the first seed: causal-allele importance ROC AUC and VIDA ROC AUC (simulation), 
 of known QTL at or above their own trait's 90th importance percentile (yeast, peak marker).
 
     .venv/bin/python bench/bench_accuracy.py [--data yeast sim] [--seeds 47 48 49]
-        [--preset studio] [--consequences]
+        [--preset studio] [--consequences] [--set NAME=VALUE ...]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gpatlas_core.config import preset
+from gpatlas_core.config import preset, with_overrides
 from gpatlas_core.io import load_yeast_sample
 from gpatlas_core.sim import SimulationConfig, simulate
 from gpatlas_core.tl import comparison_table, compute_importance
@@ -89,7 +89,15 @@ def main() -> None:
     ap.add_argument("--preset", default="studio")
     ap.add_argument("--consequences", action="store_true")
     ap.add_argument("--json", help="also write the rows as JSON to this file")
+    ap.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override settings of the preset (JSON values), e.g. interaction_loci=0",
+    )
     args = ap.parse_args()
+    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     torch.set_num_threads(2)
     rows = []
     print(
@@ -100,7 +108,8 @@ def main() -> None:
         ds = load(name)
         for i, seed in enumerate(args.seeds):
             t0 = time.perf_counter()
-            run = train(ds, preset(args.preset, device="cpu", seed=seed))
+            cfg = with_overrides(preset(args.preset, device="cpu", seed=seed), overrides)
+            run = train(ds, cfg)
             secs = time.perf_counter() - t0
             diffs = [
                 r["diff_lasso"]

@@ -75,6 +75,11 @@ class TrainConfig:
     statistics held fixed, only on the markers some trait's LASSO selected, and keeps the
     epoch (0 = the warm start itself) with the lowest validation loss when there is a
     validation part. Needs ``ge_hidden == e_hidden``."""
+    interaction_loci: int = 0
+    """With ``genotype_init="lasso"``: per trait, the loci with the largest LASSO coefficients
+    (at most this many) whose pairwise allele products enter a second LASSO on the additive
+    fit's out-of-fold residuals; the products it selects become interaction terms of GQ's first
+    layer (docs/method.md section 2). 0 = additive warm start only."""
     genotype_lr: float | None = None
     """Tier-2 learning rate (None = ``lr``)."""
     seed: int = 47
@@ -117,6 +122,7 @@ _STUDIO_TRAIN = TrainConfig(
     standardize=True,
     recalibrate_bn=True,
     genotype_init="lasso",
+    interaction_loci=40,
     genotype_lr=3e-5,
     validation_fraction=0.1,
     early_stopping_patience=3,
@@ -134,7 +140,8 @@ def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
     - ``studio`` (the default in the app and the CLI): the same two tiers with a frozen decoder.
       Tier 1: latent 64, e/d hidden 128, standardised traits, phenotype noise 0.1, BatchNorm
       statistics re-estimated over the training set, 100 epochs. Tier 2: GQ (hidden 128)
-      warm-started from per-trait LASSO through Q (``genotype_init="lasso"``), then up to 10
+      warm-started from per-trait LASSO through Q (``genotype_init="lasso"``) with pairwise
+      interaction terms among each trait's 40 strongest LASSO loci (``interaction_loci``), then up to 10
       epochs of fine-tuning at learning rate 3e-5 on the LASSO-selected markers, the best
       epoch chosen on a validation tenth of the non-test individuals (patience 3).
     - ``quick``: ``studio`` with 40 tier-1 epochs and up to 3 tier-2 epochs, for the demo.
@@ -159,7 +166,7 @@ def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
 
 
 PRESET_DESCRIPTIONS: dict[str, str] = {
-    "studio": "Studio (default): tier 2 warm-started from per-trait LASSO, then fine-tuned",
+    "studio": "Studio (default): tier 2 from per-trait LASSO + pairwise interactions, fine-tuned",
     "quick": "Quick: studio with fewer epochs (for a first look)",
     "paper-simulated": "Paper, simulated data: small network, 250 + 250 epochs",
     "paper-yeast": "Paper, real data: yeast architecture, 250 + 250 epochs (long: hours on CPU)",

@@ -21,7 +21,7 @@ from torch import nn
 
 from .config import GPAtlasConfig
 from .io import DataError, Dataset
-from .module import build_networks
+from .module import build_networks, n_pairs_in
 
 LOSS_COLUMNS = [
     "tier",
@@ -67,12 +67,18 @@ def library_versions() -> dict[str, str]:
 
 
 def empty_networks(
-    n_traits: int, n_allele_columns: int, config: GPAtlasConfig, device: torch.device | str = "cpu"
+    n_traits: int,
+    n_allele_columns: int,
+    config: GPAtlasConfig,
+    device: torch.device | str = "cpu",
+    *,
+    n_pairs: int = 0,
 ) -> tuple[nn.Sequential, nn.Sequential, nn.Sequential]:
     """(Q, P, GQ) with uninitialised storage on ``device`` (built on the meta device, so nothing
-    draws from torch's global generator); BatchNorm layers are reset to their defaults."""
+    draws from torch's global generator); BatchNorm layers are reset to their defaults.
+    ``n_pairs``: GQ's first layer has that many interaction pairs (:class:`PairLinear`)."""
     with torch.device("meta"):
-        nets = build_networks(n_traits, n_allele_columns, config.model)
+        nets = build_networks(n_traits, n_allele_columns, config.model, n_pairs=n_pairs)
     out = []
     for net in nets:
         net = net.to_empty(device=device)
@@ -337,7 +343,12 @@ class Run:
         except (ValueError, KeyError) as err:
             raise DataError(f"{path}: unreadable run folder ({err})") from err
         config = GPAtlasConfig.from_dict(meta["config"])
-        q, p, gq = empty_networks(meta["n_traits"], meta["n_allele_columns"], config)
+        q, p, gq = empty_networks(
+            meta["n_traits"],
+            meta["n_allele_columns"],
+            config,
+            n_pairs=n_pairs_in(tensors, "gq."),
+        )
         for name, net in (("q", q), ("p", p), ("gq", gq)):
             sd = {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(name + ".")}
             net.load_state_dict(sd)

@@ -210,6 +210,9 @@ def results(ds, run) -> None:
     )
     if run.metrics.get("genotype_to_phenotype"):
         st.info(tl.verdict(run.metrics, list(run.traits)), icon=":material/balance:")
+    note = tl.warm_start_note(run.info)
+    if note:
+        st.caption(note)
     med = pd.DataFrame(tl.metrics_table(run.metrics))
     positive = bool(np.nanmin(ds.phenotypes) > 0) if ds.phenotypes.size else False
     if not positive and "mape" in med:

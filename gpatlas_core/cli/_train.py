@@ -151,6 +151,11 @@ def run(args: argparse.Namespace) -> int:
             f"stopped: continue with `python -m gpatlas_core train {' '.join(args.data)} "
             f"--out {out} --resume`"
         )
+    from ..tl import warm_start_note
+
+    note = warm_start_note(result.info)
+    if note:
+        print(note)
     print(_table(result.metrics, result.traits))
     return 0
 

@@ -55,6 +55,7 @@ from ._metrics import (
     comparison_table,
     metrics_table,
     verdict,
+    warm_start_note,
 )
 from ._recovery import (
     Roc,
@@ -194,5 +195,6 @@ __all__ = [
     "vida_against_truth",
     "vida_grid",
     "vida_settings",
+    "warm_start_note",
     "win_loss",
 ]

@@ -24,6 +24,12 @@ Linear layer (in float64). The work is done in two stages:
    therefore not the difference of two rounded float32 losses, as in Captum's float32
    run (see ``bench/RESULTS.md``).
 
+Pair terms: when the first layer is a :class:`~gpatlas_core.module.PairLinear` (``W x + b +
+V (x_a * x_b)``), setting column ``c`` to zero also removes every pair term that contains it, so
+its first-layer move is ``-x[c] * (W[:, c] + sum over pairs (c, d) of V[:, i] x[d])``: an
+individual-specific weight for the few columns in a pair with a non-zero product, added to
+the shared product above (and to the sign-change bound and correction).
+
 With a missing-phenotype mask the MSE is taken over the individual's observed traits only
 (an individual with none gets zero importance). Without a mask it is the reference's plain
 MSE over all traits. (The reference adds 1e-15 to both prediction and target inside its
@@ -41,6 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._device import resolve_device
+from ..module import PairLinear
 
 __all__ = ["AblationCancelled", "AblationOutput", "ablate"]
 
@@ -54,6 +61,8 @@ class _Layer:
     weight: torch.Tensor  # (out, in), batch norm folded in
     bias: torch.Tensor  # (out,)
     slope: float | None  # negative slope of the LeakyReLU after it; None = linear
+    pairs: torch.Tensor | None = None  # (q, 2) input-column pairs of a PairLinear layer
+    pair_weight: torch.Tensor | None = None  # (out, q), batch norm folded in
 
 
 @dataclass
@@ -86,6 +95,13 @@ def _fold(net: nn.Module) -> list[_Layer]:
                 else torch.zeros(w.shape[0], dtype=torch.float64)
             )
             layers.append(_Layer(w, b, None))
+            if isinstance(mod, PairLinear) and mod.n_pairs:
+                if len(layers) > 1:
+                    raise TypeError("fast ablation supports pair terms in the first layer only")
+                layers[-1].pairs = mod.pairs.detach().to("cpu", torch.int64)
+                layers[-1].pair_weight = mod.pair_weight.detach().to(
+                    "cpu", torch.float64, copy=True
+                )
         elif isinstance(mod, nn.BatchNorm1d):
             if not layers or layers[-1].slope is not None:
                 raise TypeError("fast ablation needs every BatchNorm1d right after a Linear layer")
@@ -100,6 +116,8 @@ def _fold(net: nn.Module) -> list[_Layer]:
                 shift = mod.bias.detach().to("cpu", torch.float64)
             last = layers[-1]
             last.weight.mul_(scale[:, None])
+            if last.pair_weight is not None:
+                last.pair_weight.mul_(scale[:, None])
             last.bias = (last.bias - rm) * scale + shift
         elif isinstance(mod, nn.LeakyReLU | nn.ReLU):
             if not layers or layers[-1].slope is not None:
@@ -206,6 +224,8 @@ def ablate(
     h = x64
     for layer in layers:
         a = h @ layer.weight.T + layer.bias
+        if layer.pairs is not None:
+            a = a + (h[:, layer.pairs[:, 0]] * h[:, layer.pairs[:, 1]]) @ layer.pair_weight.T
         pre.append(a)
         h = _act(a, layer.slope)
     y = h  # (n, m)
@@ -252,7 +272,29 @@ def ablate(
     wmax = torch.maximum(wfirst.amax(dim=1), -wfirst.amin(dim=1)) if p else wfirst.sum(dim=1)
     xmax = torch.maximum(x64.amax(dim=1), -x64.amin(dim=1)) if p else x64.sum(dim=1)
     wmax = wmax * (1 + 1e-4) + 1e-30
+    pairs, pw = layers[0].pairs, layers[0].pair_weight
+    # float64 rows of the first weight, kept only when pair terms need them per individual
+    layers0_t = layers[0].weight.T if pairs is not None else None
     layers[0].weight = torch.empty(0)  # the float64 copy is no longer needed
+
+    def pair_moves(k: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Individual k's columns in a pair with a non-zero product and, per such column c,
+        the pairs' share of its first-layer weight: ``sum over pairs (c, d) of V[:, i] x_kd``
+        (ablating c removes ``x_kc`` times it on top of ``W1[:, c] x_kc``)."""
+        if pairs is None:
+            return None
+        xa, xb = x64[k, pairs[:, 0]], x64[k, pairs[:, 1]]
+        live = torch.nonzero((xa != 0) & (xb != 0)).flatten()
+        if len(live) == 0:
+            return None
+        a_cols, b_cols = pairs[live, 0], pairs[live, 1]
+        touched, inv = torch.unique(torch.cat([a_cols, b_cols]), return_inverse=True)
+        coef = torch.cat([xb[live], xa[live]])  # column a's share carries x_b, and vice versa
+        vw = pw[:, torch.cat([live, live])].T * coef[:, None]  # (2 * live, H0)
+        extra = torch.zeros((len(touched), pw.shape[0]), dtype=torch.float64)
+        extra.index_add_(0, inv, vw)
+        return touched, extra
+
     a0_64 = pre[0]
 
     h1 = int(w1t.shape[1])
@@ -285,11 +327,26 @@ def ablate(
                 cols_dev = cols.to(dev)
                 xk = x_dev[k].index_select(0, cols_dev)
                 lin = g[:, j * h1 : (j + 1) * h1].index_select(0, cols_dev) * (-xk)[:, None]
+                moves = pair_moves(k)
+                bound = wmax
+                if moves is not None:
+                    # pair shares of the touched columns (all of them among cols: x != 0)
+                    touched, extra = moves
+                    pos = torch.searchsorted(cols, touched)
+                    pos_dev, extra_dev = pos.to(dev), extra.to(dev, dtype)
+                    xt = x_dev[k].index_select(0, touched.to(dev))
+                    lin = lin.index_add(
+                        0, pos_dev, (extra_dev @ mstack[:, j * h1 : (j + 1) * h1]) * (-xt)[:, None]
+                    )
+                    w_eff = layers0_t.index_select(0, touched) + extra
+                    bound = torch.maximum(wmax, w_eff.abs().amax(dim=0) * (1 + 1e-4))
                 if s0 is not None:
-                    cand = torch.nonzero(a0_64[k].abs() <= wmax * xmax[k]).flatten()
+                    cand = torch.nonzero(a0_64[k].abs() <= bound * xmax[k]).flatten()
                     if len(cand):
                         cand_dev = cand.to(dev)
                         d_c = w0t.index_select(1, cand_dev).index_select(0, cols_dev)
+                        if moves is not None:
+                            d_c = d_c.index_add(0, pos_dev, extra_dev.index_select(1, cand_dev))
                         d_c = d_c * (-xk)[:, None]
                         u = pre_dev[0][k].index_select(0, cand_dev) + d_c
                         su = torch.where(u > 0, 1.0, s0).to(dtype)

@@ -63,6 +63,8 @@ class LassoCVResult:
     oof: np.ndarray | None = None
     """(n, m) out-of-fold predictions at the chosen alpha (each individual predicted by the fold
     fit that did not see it; NaN where unobserved)."""
+    folds: list[np.ndarray] = field(default_factory=list)
+    """Per trait, the CV fold of each of its observed rows (in row order)."""
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(n, m) predictions for the design rows ``x`` (same columns as the fit)."""
@@ -196,6 +198,7 @@ def lasso_cv(
     patience: int = 3,
     tol: float = 1e-4,
     n_jobs: int | None = None,
+    folds: list[np.ndarray] | None = None,
 ) -> LassoCVResult:
     """Per-column LASSO of ``y`` (n, m; NaN = missing) on ``x`` (n, p), alpha by K-fold CV.
 
@@ -203,7 +206,9 @@ def lasso_cv(
     ``eps * alpha_max`` of the trait's training rows), its folds a seeded partition of those rows
     (drawn from ``rng`` for every trait before any fit, so the result does not depend on
     ``n_jobs``), its alpha the grid value with the lowest mean held-out MSE (as ``LassoCV``),
-    and the reported fit the whole-training-set solution at that alpha.
+    and the reported fit the whole-training-set solution at that alpha. ``folds`` (per trait,
+    the fold of each observed row) replaces the drawn folds, e.g. to compare two designs on the
+    same folds.
 
     The folds walk down the grid together, each fit warm-started from the previous alpha; once
     the mean held-out MSE has not improved for ``patience`` grid values the walk stops
@@ -219,7 +224,8 @@ def lasso_cv(
     n, p = x.shape
     m = y.shape[1]
     observed = [np.flatnonzero(np.isfinite(y[:, k])) for k in range(m)]
-    folds = [rng.permutation(np.arange(obs.size) % n_folds) for obs in observed]
+    drawn = [rng.permutation(np.arange(obs.size) % n_folds) for obs in observed]
+    folds = drawn if folds is None else [np.asarray(f) for f in folds]
 
     def fit(k: int):
         obs = observed[k]
@@ -278,4 +284,5 @@ def lasso_cv(
         alphas=grids,
         at_grid_end=at_end,
         oof=oof_all,
+        folds=folds,
     )

@@ -194,6 +194,20 @@ def comparison_frame(metrics: dict, traits: Sequence[str]) -> pd.DataFrame:
     return table.rename(columns=COMPARISON_COLUMNS)
 
 
+def warm_start_note(info: dict) -> str | None:
+    """One line on how tier 2 started (a run's ``info``), or None without a warm start."""
+    ws = info.get("warm_start")
+    if not ws:
+        return None
+    text = (
+        f"Tier 2 started from per-trait LASSO ({ws.get('lasso_selected_markers', 0):,} markers "
+        "selected by some trait)"
+    )
+    if "interaction_pairs" in ws:
+        text += f" with {ws['interaction_pairs']:,} pairwise interaction terms"
+    return text + ", then fine-tuned through the frozen decoder."
+
+
 def verdict(metrics: dict, traits: Sequence[str], *, model: str = "genotype_to_phenotype") -> str:
     """One line: which model predicts the test individuals best (median R^2 over traits), by
     how much, and on how many traits G-P Atlas beats the best baseline."""

@@ -92,6 +92,10 @@ def check_config(config: GPAtlasConfig) -> None:
         )
     if cfg.early_stopping_patience and cfg.validation_fraction <= 0:
         raise DataError("early stopping needs a validation part: set validation_fraction > 0")
+    if cfg.interaction_loci < 0:
+        raise DataError("interaction_loci must be 0 (off) or a positive number of loci")
+    if cfg.interaction_loci and cfg.genotype_init != "lasso":
+        raise DataError('interaction_loci needs the LASSO warm start (genotype_init "lasso")')
     if cfg.batch_size < 2:
         raise DataError("batch_size must be at least 2 (BatchNorm needs two individuals)")
 

@@ -12,6 +12,7 @@ from torch import nn
 
 from ..config import Tier
 from ..io import Dataset
+from ..module import PairLinear
 from ..run import LOSS_COLUMNS, Run
 from ._kernels import FirstLayer, genotype_flip_probability, masked_mse, penalty
 from ._warm_start import recalibrate_bn
@@ -144,6 +145,8 @@ class Trainer:
             reg, r = torch.zeros((), device=self.dev), torch.zeros_like(self.wt[:, 0])
         first = run.gq[0]
         h = FirstLayer.apply(noisy, self.wt, first.bias, r, self.wt.grad, self.support)
+        if isinstance(first, PairLinear) and first.n_pairs:
+            h = h + first.pair_term(noisy)  # interaction terms (autograd: pair_weight)
         for mod in list(run.gq)[1:]:
             h = mod(h)
         return masked_mse(run.p(h), t, m), reg

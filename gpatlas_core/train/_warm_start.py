@@ -11,6 +11,7 @@ from torch import nn
 
 from ..config import Tier
 from ..io import Dataset
+from ..module import with_pairs
 from ..run import Run
 
 if TYPE_CHECKING:
@@ -29,10 +30,21 @@ def warm_start_genotype(run: Run, ds: Dataset) -> LassoCVResult:
     first layer ``W1 t + b1`` composed with it is one Linear layer on the one-hot columns,
     ``W1 B^T`` on the dummy columns (zero on each locus's first state) with bias ``W1 b +
     b1``. Q's other layers, BatchNorm statistics included, are copied, so P(GQ(x)) equals
-    P(Q(LASSO(x))) exactly. A trait without a LASSO fit predicts its training mean."""
+    P(Q(LASSO(x))) exactly. A trait without a LASSO fit predicts its training mean. With
+    ``interaction_loci`` the LASSO's prediction includes its pair terms
+    (:func:`gpatlas_core.tl._pairs.fit_pairs`) and GQ's first layer becomes a
+    :class:`~gpatlas_core.module.PairLinear` whose pair weights are ``W1`` times their
+    coefficients."""
     from ..tl._baselines import dummy_columns, fit_lasso
 
     fit = fit_lasso(ds, run.train_rows(ds))
+    pair_fit = None
+    if run.config.train.interaction_loci:
+        from ..tl._pairs import fit_pairs
+
+        pair_fit = fit_pairs(
+            ds, run.train_rows(ds), fit, top_loci=run.config.train.interaction_loci
+        )
     ok = np.isfinite(fit.intercept)
     coef = np.where(ok[None, :], np.nan_to_num(fit.coef), 0.0)
     icpt = np.where(ok, np.nan_to_num(fit.intercept), 0.0)
@@ -57,6 +69,15 @@ def warm_start_genotype(run: Run, ds: Dataset) -> LassoCVResult:
     weight -= means[:, locus]
     bias += means.sum(dim=1)
     gq = run.gq
+    if pair_fit is not None and pair_fit.n_pairs:
+        pc = np.where(ok[None, :], pair_fit.coef, 0.0)
+        pi = np.where(ok, pair_fit.intercept, 0.0)
+        if run.scaler is not None:
+            pc = pc / run.scaler.std[None, :]
+            pi = pi / run.scaler.std
+        with_pairs(gq, torch.from_numpy(pair_fit.pairs))
+        gq[0].pair_weight.copy_((w1 @ torch.from_numpy(pc).T).to(gq[0].pair_weight.dtype))
+        bias += w1 @ torch.from_numpy(pi)
     gq[0].weight.copy_(weight.to(gq[0].weight.dtype))
     gq[0].bias.copy_(bias.to(gq[0].bias.dtype))
     rest = {k: v for k, v in run.q.state_dict().items() if not k.startswith("0.")}
@@ -64,6 +85,8 @@ def warm_start_genotype(run: Run, ds: Dataset) -> LassoCVResult:
     loci = ds.allele_columns["locus"].to_numpy()[dummy_columns(ds)]
     selected = np.unique(loci[(np.abs(coef) > 0).any(axis=1)])
     run.info["warm_start"] = {"lasso_selected_markers": len(selected)}
+    if pair_fit is not None:
+        run.info["warm_start"]["interaction_pairs"] = pair_fit.n_pairs
     return fit
 
 

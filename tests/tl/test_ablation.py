@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gpatlas_core.config import GPAtlasConfig, ModelConfig
-from gpatlas_core.module import build_networks
+from gpatlas_core.module import build_networks, with_pairs
 from gpatlas_core.tl import (
     AblationCancelled,
     ImportanceResult,
@@ -197,6 +197,51 @@ def test_wide_first_layer_sign_changes_match_captum() -> None:
     assert normwise(fast, captum_matrix(gq, p, x, t)) < 1e-5
     fast64 = ablate(gq, p, x, t, device="cpu", dtype=torch.float64).matrix
     assert normwise(fast64, captum_matrix(gq, p, x, t)) < 1e-6
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_pair_terms_match_captum(scale: float) -> None:
+    # a PairLinear first layer: ablating either column of a pair removes its product term;
+    # scale 30 makes many first-layer units change sign (the exact correction path)
+    cfg = ModelConfig(latent=5, e_hidden=8, d_hidden=8, ge_hidden=16)
+    _, p, gq = random_networks(4, 45, cfg, seed=21)
+    g = torch.Generator().manual_seed(22)
+    pairs = torch.stack(
+        [torch.randperm(45, generator=g)[:30], torch.randperm(45, generator=g)[:30]], 1
+    )
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    gq = with_pairs(gq, pairs)
+    with torch.no_grad():
+        gq[0].pair_weight.copy_(torch.randn(gq[0].pair_weight.shape, generator=g))
+        gq[0].weight.mul_(scale)
+        gq[0].pair_weight.mul_(scale)
+    gq.eval()
+    x = onehot(6, 15, 3, seed=23)
+    x[0, :] = 0.0  # an all-zero row: no pair is live
+    x[1, pairs[0, 0]] = x[1, pairs[0, 1]] = 1.0  # a live pair for sure (two states of a locus)
+    t = torch.randn(6, 4, generator=g)
+    live = (x[:, pairs[:, 0]] * x[:, pairs[:, 1]]).sum()
+    assert live > 3  # the test exercises pair terms
+    fast = ablation_matrix(gq, p, x, t, device="cpu", chunk_size=11)
+    ref = captum_matrix(gq, p, x, t)
+    assert normwise(fast, ref) < 1e-5
+    fast64 = ablate(gq, p, x, t, device="cpu", dtype=torch.float64).matrix
+    assert normwise(fast64, ref) < 1e-6
+    # without the pair term the numbers differ: the test would see a kernel that ignores it
+    plain = copy.deepcopy(gq)
+    with torch.no_grad():
+        plain[0].pair_weight.zero_()
+    assert normwise(ablation_matrix(plain, p, x, t, device="cpu"), ref) > 1e-2
+    shift = prediction_shift(gq, p, x, device="cpu")
+    enc, dec = copy.deepcopy(gq).double(), copy.deepcopy(p).double()
+    with torch.no_grad():
+        base = dec(enc(x.double()))
+        direct = np.zeros((45, 4))
+        for c in range(45):
+            xa = x.double().clone()
+            xa[:, c] = 0.0
+            direct[c] = ((base - dec(enc(xa))) ** 2).mean(dim=0).numpy()
+    np.testing.assert_allclose(shift, direct, rtol=1e-4, atol=1e-10)
 
 
 def test_per_trait_shift_matches_direct_computation() -> None:

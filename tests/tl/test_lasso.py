@@ -92,7 +92,7 @@ def _studio(**over):
 def test_warm_start_is_p_of_q_of_lasso(sparse_sim, one_thread) -> None:
     """With no fine-tuning epoch, G->P is exactly the decoder applied to Q of the LASSO's
     predictions (which are also the run's LASSO baseline)."""
-    run = train(sparse_sim, _studio(epochs_genotype=0))
+    run = train(sparse_sim, _studio(epochs_genotype=0, interaction_loci=0))
     pred = run.predictions
     lasso = pred.pivot(index="sample", columns="trait", values="lasso")
     lasso = lasso.loc[np.asarray(sparse_sim.samples).astype(str), list(run.traits)].to_numpy()
