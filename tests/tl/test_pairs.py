@@ -129,3 +129,13 @@ def test_interaction_settings_are_checked() -> None:
         train(ds, preset("paper-simulated", device="cpu", interaction_loci=5))
     with pytest.raises(DataError, match="interaction_loci must be"):
         train(ds, preset("studio", device="cpu", interaction_loci=-1))
+
+
+def test_warm_start_note_names_the_interaction_terms() -> None:
+    from gpatlas_core.tl import warm_start_note
+
+    assert warm_start_note({}) is None
+    additive = warm_start_note({"warm_start": {"lasso_selected_markers": 1234}})
+    assert "1,234 markers" in additive and "interaction" not in additive
+    both = warm_start_note({"warm_start": {"lasso_selected_markers": 5, "interaction_pairs": 42}})
+    assert "42 pairwise interaction terms" in both
