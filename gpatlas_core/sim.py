@@ -254,5 +254,12 @@ def simulate(cfg: SimulationConfig | None = None, *, rng: np.random.Generator) -
         missing_policy="own_state",
         name="simulation",
         source="simulation",
-        report={"simulation": dataclasses.asdict(cfg)},
+        # every simulated individual has both a genotype and phenotypes: all are matched
+        report={
+            "format": "simulation",
+            "simulation": dataclasses.asdict(cfg),
+            "genotype_samples": n,
+            "phenotype_samples": n,
+            "matched_samples": n,
+        },
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from gpatlas_core import pl
+from gpatlas_core import pl, tl
 from gpatlas_core.io import DataError
 from pages._lib import loaders, state, ui
 from pages._lib.hosting import limits
@@ -27,6 +28,7 @@ UPLOAD_TYPES = [
     "fam",
     "vcf",
     "json",
+    "zip",
 ]
 
 
@@ -46,7 +48,8 @@ def _adopt(load) -> None:
 def upload_tab(policy: str) -> None:
     st.markdown(
         "Upload **one** of: the files of a dataset folder (`genotypes.csv`, `phenotypes.csv`, "
-        "optional `markers.csv`, `known_qtl.csv`); a PLINK trio (`.bed`, `.bim`, `.fam`) with a "
+        "optional `markers.csv`, `known_qtl.csv`) or a zip of such a folder (as this page offers "
+        "for download); a PLINK trio (`.bed`, `.bim`, `.fam`) with a "
         "phenotype table; a VCF with a phenotype table. A markers table and a known-QTL table "
         "can be added to any of them."
     )
@@ -79,23 +82,55 @@ def simulate_tab() -> None:
     max_n = max(100, min(5000, lim.max_individuals or 5000))
     max_l = max(40, min(20000, lim.max_markers or 20000))
     c1, c2, c3 = st.columns(3)
+
+    def slider(col, field: str, label: str, lo, hi, default, **kw):
+        key = ui.remembered(f"sim-{field}", default, lo=lo, hi=hi)
+        return col.slider(label, lo, hi, key=key, **kw)
+
     settings = {
-        "n_individuals": c1.slider("Individuals", 50, max_n, min(600, max_n), step=50),
-        "n_loci": c1.slider("Loci", 20, max_l, min(1000, max_l), step=20),
-        "n_alleles": c1.slider("Allele states per locus", 2, 4, 3),
-        "n_traits": c2.slider("Traits", 2, 100, 20),
-        "causal_per_trait": c2.slider("Causal loci per trait", 1, 50, 10),
-        "noise": c2.slider(
-            "Noise", 0.0, 0.5, 0.01, step=0.01, help="Mean noise as a share of the mean trait value"
+        "n_individuals": slider(
+            c1, "n_individuals", "Individuals", 50, max_n, min(600, max_n), step=50
         ),
-        "p_pleiotropy": c3.slider(
-            "Pleiotropy", 0.0, 1.0, 0.2, help="Chance a causal locus also affects another trait"
+        "n_loci": slider(c1, "n_loci", "Loci", 20, max_l, min(1000, max_l), step=20),
+        "n_alleles": slider(c1, "n_alleles", "Allele states per locus", 2, 4, 3),
+        "n_traits": slider(c2, "n_traits", "Traits", 2, 100, 20),
+        "causal_per_trait": slider(c2, "causal_per_trait", "Causal loci per trait", 1, 50, 10),
+        "noise": slider(
+            c2,
+            "noise",
+            "Noise",
+            0.0,
+            0.5,
+            0.01,
+            step=0.01,
+            help="Mean noise as a share of the mean trait value",
         ),
-        "p_interaction": c3.slider(
-            "Interaction", 0.0, 1.0, 0.2, help="Chance a pair of causal loci interacts"
+        "p_pleiotropy": slider(
+            c3,
+            "p_pleiotropy",
+            "Pleiotropy",
+            0.0,
+            1.0,
+            0.2,
+            help="Chance a causal locus also affects another trait",
+        ),
+        "p_interaction": slider(
+            c3,
+            "p_interaction",
+            "Interaction",
+            0.0,
+            1.0,
+            0.2,
+            help="Chance a pair of causal loci interacts",
         ),
     }
-    seed = c3.number_input("Seed", 0, 2**31 - 1, 1, help="Same seed, same population")
+    seed = c3.number_input(
+        "Seed",
+        0,
+        2**31 - 1,
+        key=ui.remembered("sim-seed", 1),
+        help="Same seed, same population",
+    )
     if settings["causal_per_trait"] > settings["n_loci"]:
         st.warning("Causal loci per trait cannot exceed the number of loci.")
         return
@@ -118,8 +153,13 @@ def qc(ds) -> None:
     c[1].metric("Missing genotype calls", f"{100 * s['missing_call_fraction']:.2f}%")
     c[2].metric("Chromosomes", s["chromosomes"])
     reader_notes(ds.report or {})
-    sample_matching(ds.report or {})
-    tabs = st.tabs(["Traits", "Correlation", "Missing values", "Markers", "Allele states"])
+    sample_matching(ds.report or {}, ds)
+    download_dataset(ds)
+    names = ["Traits", "Correlation", "Missing values", "Markers", "Allele states"]
+    names += ["Allele frequencies", "Population structure"]
+    if ds.truth is not None:
+        names.append("Simulation truth")
+    tabs = st.tabs(names)
     with tabs[0]:
         chosen = st.multiselect("Traits to show", ds.traits, default=ds.traits[:8])
         if chosen:
@@ -127,7 +167,14 @@ def qc(ds) -> None:
     with tabs[1]:
         ui.figure(pl.trait_correlation(ds), "trait_correlation.html")
     with tabs[2]:
-        ui.figure(pl.missingness(ds), "missingness.html")
+        if s["missing_phenotype_fraction"] == 0 and s["missing_call_fraction"] == 0:
+            st.success(
+                "No missing values: every trait is measured and every genotype called "
+                "(no missing calls).",
+                icon=":material/check_circle:",
+            )
+        else:
+            ui.figure(pl.missingness(ds), "missingness.html")
     with tabs[3]:
         ui.figure(pl.markers_per_chromosome(ds), "markers_per_chromosome.html")
         ui.figure(pl.marker_density(ds), "marker_density.html")
@@ -137,6 +184,101 @@ def qc(ds) -> None:
             st.markdown("**Known QTL**")
             st.dataframe(ds.known_qtl, hide_index=True, height=250)
             ui.download_table(ds.known_qtl, "known_qtl.csv")
+    with tabs[5]:
+        frequencies(ds)
+    with tabs[6]:
+        structure(ds)
+    if ds.truth is not None:
+        with tabs[7]:
+            truth_tables(ds)
+
+
+def download_dataset(ds) -> None:
+    """The dataset as a zip of a dataset folder, built only when clicked; upload reads it back."""
+    from gpatlas_core.io import dataset_folder_name, dataset_to_zip
+
+    st.download_button(
+        "Download the dataset (zip of a dataset folder)",
+        data=lambda: dataset_to_zip(ds),
+        file_name=f"{dataset_folder_name(ds.name)}.zip",
+        mime="application/zip",
+        on_click="ignore",
+        icon=":material/folder_zip:",
+        help="genotypes.csv, phenotypes.csv, markers.csv"
+        + (", truth/causal_alleles.csv, truth/interactions.csv" if ds.truth is not None else "")
+        + ": upload the zip on this page to read it back",
+    )
+
+
+def frequencies(ds) -> None:
+    freqs = state.cached("allele-frequencies")
+    if freqs is None:
+        freqs = tl.allele_frequencies(ds)
+        state.store("allele-frequencies", freqs)
+    rare = int((freqs["maf"] < 0.05).sum())
+    mono = int((freqs["n_states"] < 2).sum())
+    st.caption(
+        "Minor allele frequency (MAF) per marker over the called individuals: 1 minus the "
+        "frequency of the most common state (for three or more states, the summed frequency of "
+        f"all others). {rare:,} markers have MAF below 0.05, {mono:,} carry a single state."
+    )
+    ui.figure(pl.maf_histogram(freqs), "maf_histogram.html")
+    ui.download_table(freqs, "allele_frequencies.csv")
+
+
+def structure(ds) -> None:
+    pca = state.cached("genotype-pca")
+    if pca is None:
+        with st.spinner("Computing the genotype PCA…"):
+            try:
+                pca = tl.genotype_pca(ds, n_components=10, seed=0)
+            except DataError as err:
+                st.info(str(err))
+                return
+        state.store("genotype-pca", pca)
+    c1, c2 = st.columns(2)
+    by = c1.selectbox("Colour by", ["nothing", *ds.traits], key="pca-colour")
+    k = len(pca.explained)
+    y_pc = c2.selectbox("Second axis", list(range(2, k + 1)), key="pca-y") if k >= 2 else 1
+    color = None if by == "nothing" else ds.phenotypes[:, list(ds.traits).index(by)]
+    ui.figure(
+        pl.genotype_pca(pca, color=color, color_label=by, pcs=(1, int(y_pc))),
+        "genotype_pca.html",
+    )
+    st.caption(
+        "Each point is an individual on the leading principal components of its genotypes "
+        "(every allele state standardised by its frequency). Clusters or gradients are "
+        "population structure (subpopulations, relatedness) that can confound genotype-trait "
+        "associations; a cross of two parents or a simulation shows no clusters and a flat "
+        "variance profile."
+    )
+    scores = pd.DataFrame(pca.scores, columns=[f"PC{i + 1}" for i in range(k)])
+    scores.insert(0, "sample", pca.samples)
+    ui.download_table(scores, "genotype_pca.csv")
+
+
+def truth_tables(ds) -> None:
+    causal, inter = ds.truth.causal, ds.truth.interactions
+    st.caption(
+        f"What the simulation built in: {causal['marker'].nunique():,} causal loci over "
+        f"{causal['trait'].nunique():,} traits (one row per allele state, locus and trait, with "
+        f"its weight), and {len(inter):,} interacting pairs (carrying the given allele state at "
+        "both loci changes the trait)."
+    )
+    st.markdown("**Causal alleles**")
+    st.dataframe(
+        causal,
+        hide_index=True,
+        height=250,
+        column_config={"weight": st.column_config.NumberColumn("weight", format="%.4g")},
+    )
+    ui.download_table(causal, "causal_alleles.csv", label="Download causal alleles (CSV)")
+    st.markdown("**Interactions**")
+    if inter.empty:
+        st.info("This simulation has no interacting pairs (interaction probability 0).")
+    else:
+        st.dataframe(inter, hide_index=True, height=250)
+        ui.download_table(inter, "interactions.csv", label="Download interactions (CSV)")
 
 
 def reader_notes(report: dict) -> None:
@@ -162,10 +304,18 @@ def reader_notes(report: dict) -> None:
         st.warning("Files not used: " + ", ".join(map(str, ignored)), icon=":material/info:")
 
 
-def sample_matching(report: dict) -> None:
+def sample_matching(report: dict, ds) -> None:
     """Matched and unmatched sample ids (from the reader's report), then the full report."""
     if not report:
         return
+    # what the report leaves out, the dataset itself says: every row it holds is matched
+    n = ds.n_samples
+    report = {
+        "genotype_samples": n + len(report.get("unmatched_genotype_ids") or []),
+        "phenotype_samples": n + len(report.get("unmatched_phenotype_ids") or []),
+        "matched_samples": n,
+        **report,
+    }
     unmatched = {
         "Genotyped but no phenotypes": report.get("unmatched_genotype_ids") or [],
         "Phenotyped but no genotypes": report.get("unmatched_phenotype_ids") or [],

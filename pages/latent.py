@@ -1,11 +1,12 @@
-"""Latent space: t-SNE of test individuals' latent codes from phenotypes and from genotypes."""
+"""Latent space: one t-SNE map of the test individuals' latent codes from phenotypes and from
+genotypes, an individual's two points linked."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from gpatlas_core import pl
+from gpatlas_core import pl, tl
 from pages._lib import state, ui
 
 
@@ -16,7 +17,7 @@ def start_tsne(ds, run, perplexity: float, seed: int) -> None:
         job.progress(0, 2, "Embedding the phenotype encoder's codes…")
 
         def step(done, total):
-            job.progress(done, total, "Embedding the genotype encoder's codes…")
+            job.progress(done, total, "Placing the genotype encoder's codes into the map…")
 
         return embed_latents(run, ds, perplexity=perplexity, seed=seed, on_progress=step)
 
@@ -48,23 +49,36 @@ def colour_values(ds, emb):
     return None, "", False
 
 
+LINK_CAPTION = (
+    "Circles: where the phenotype encoder Q puts each individual from its trait values (the "
+    "t-SNE map is fitted to these). Crosses: the genotype encoder GQ's code for the same "
+    "individual, from its genotype alone, placed into the same map (openTSNE's transform, "
+    "against the phenotype codes only). A line joins an individual's two points. A short line "
+    "means the genotype code lands among the trait codes of individuals whose traits resemble "
+    "this one's, so the decoder predicts traits close to its own from its genotype alone; a "
+    "long line means its genotype code resembles other individuals' trait codes (its traits "
+    "are predicted as theirs). Distances in a t-SNE map are only "
+    "meaningful locally: the table gives the distance in the latent space itself and how many "
+    "other individuals' phenotype codes lie nearer the genotype code (0 = its own is nearest)."
+)
+
+
 st.title("Latent space")
 ds, run = ui.require_run()
-st.markdown(
-    "Each point is a test individual. Left: where the phenotype encoder puts it from its trait "
-    "values; right: where the genotype encoder puts it from its genotype alone. Similar layouts "
-    "mean the genotype encoder has learned the same structure."
-)
 n_test = len(run.test_rows(ds))
+max_perp = float(min(50.0, np.floor(tl.tsne_max_perplexity(n_test))))
+if max_perp < 2:
+    st.info(f"A t-SNE map needs at least 7 test individuals; this run has {n_test}.")
+    st.stop()
 c1, c2 = st.columns(2)
-max_perp = max(2.0, min(50.0, n_test - 1.0))
 perplexity = c1.slider(
     "Perplexity",
-    2.0,
+    1.0,
     max_perp,
     min(30.0, max_perp),
     step=1.0,
-    help="Roughly the number of neighbours each point pays attention to",
+    help="Roughly the number of neighbours each point pays attention to "
+    f"(at most a third of the {n_test} test individuals)",
 )
 seed = int(c2.number_input("Seed", 0, 2**31 - 1, 0, help="Same seed, same picture"))
 emb = state.cached("tsne", perplexity=perplexity, seed=seed)
@@ -77,8 +91,27 @@ if emb is None and st.button(
 ui.poll_job("tsne")
 if emb is not None:
     values, label, categorical = colour_values(ds, emb)
+    links = st.toggle("Link each individual's two points", value=True)
     ui.figure(
-        pl.latent_tsne(emb, color=values, color_label=label, categorical=categorical),
+        pl.latent_tsne(emb, color=values, color_label=label, categorical=categorical, links=links),
         "latent_tsne.html",
     )
-    ui.download_table(emb.to_frame(), "latent_tsne.csv", label="Download coordinates (CSV)")
+    st.caption(LINK_CAPTION)
+    frame = emb.to_frame()
+    rank = emb.neighbour_rank
+    st.markdown(
+        f"For {int((rank == 0).sum())} of {len(rank)} test individuals the genotype code is "
+        "nearest its own phenotype code; median latent distance "
+        f"{float(np.median(emb.latent_distance)):.3g}."
+    )
+    st.dataframe(
+        frame.sort_values("latent_distance", ascending=False),
+        hide_index=True,
+        height=250,
+        column_config={
+            c: st.column_config.NumberColumn(c, format="%.3g")
+            for c in frame.columns
+            if c not in ("sample", "neighbour_rank")
+        },
+    )
+    ui.download_table(frame, "latent_tsne.csv", label="Download coordinates (CSV)")

@@ -1,5 +1,6 @@
 """VIDA: score candidate alleles for gene-gene interactions from how their per-individual
-importances cluster; with simulated truth, ROC, enrichment, score distributions and Q-Q."""
+importances cluster; each scored allele's partners (the pairs VIDA found); with simulated truth,
+ROC, enrichment, score distributions and Q-Q."""
 
 from __future__ import annotations
 
@@ -95,6 +96,9 @@ def start(ds, imp, cand, params: dict, key: dict) -> None:
         job.progress(0, 2, "Scoring candidate alleles")
         scores = tl.vida(imp.matrix, ds.allele_columns, candidates=cand, **params)
         out = {"scores": scores, "has_truth": ds.truth is not None}
+        out["partners"] = tl.vida_partners(
+            imp.matrix, ds.allele_columns, scores, markers=ds.markers
+        )
         if ds.truth is not None:
             job.progress(1, 2, "Comparing with the simulation truth")
             try:  # the CLI's evaluation, with its default seed: the same numbers as `vida`
@@ -120,37 +124,113 @@ def start_grid(ds, imp, cand, key: dict) -> None:
     state.start_job("vida-grid", work, settings=key, label="VIDA grid")
 
 
-def show(result: dict) -> None:
-    scores = result["scores"]
-    st.subheader("Ranked alleles")
+NUMBERS = ["avg_extreme_ratio_diff", "avg_clumpiness_diff", "vida_score"]
+PARTNER_HELP = (
+    "VIDA scores an allele by comparing its extreme individuals' importance on its partners "
+    "with that on the other candidates. Its partners are the tenth of the candidates most "
+    "similar to it (rule 3 of the method): similarity = (|rho| + phi) / 2, with rho the "
+    "correlation of the two alleles' importance z-scores over the individuals where both are "
+    "non-zero, and phi how much more often the two are extreme (|z| above the threshold) in the "
+    "same individuals than chance predicts (1 = chance). Mutual: each is among the other's "
+    "partners. The other allele of the same marker (same locus) and alleles of linked markers "
+    "are expected partners; pairs on different chromosomes are the candidate interactions."
+)
+
+
+def ranked_tables(scores) -> int:
+    """The scored alleles (numbers only) and the skipped ones (with why); returns how many
+    were scored."""
     ranked = scores.sort_values("vida_score", ascending=False, na_position="last")
-    n_scored = int(np.isfinite(ranked["vida_score"].to_numpy(dtype=float)).sum())
+    ok = np.isfinite(ranked["vida_score"].to_numpy(dtype=float))
+    n_scored = int(ok.sum())
     st.caption(
-        f"{n_scored} of {len(ranked)} candidates scored (the others: see 'status'). "
-        "Higher scores: the allele's extreme individuals are also extreme for its "
-        "partners, in a clumped way, a sign of interaction."
+        f"{n_scored} of {len(ranked)} candidates scored. Higher scores: the allele's extreme "
+        "individuals are also extreme for its partners, in a clumped way, a sign of interaction."
     )
-    numbers = ["avg_extreme_ratio_diff", "avg_clumpiness_diff", "vida_score"]
-    shown = ranked.astype({c: float for c in numbers if c in ranked})
-    fmt = {c: st.column_config.NumberColumn(c, format="%.3g") for c in numbers if c in shown}
-    st.dataframe(shown, hide_index=True, height=min(36 * (len(shown) + 1), 320), column_config=fmt)
+    scored = ranked[ok].drop(columns="status").astype({c: float for c in NUMBERS})
+    fmt = {c: st.column_config.NumberColumn(c, format="%.3g") for c in NUMBERS}
+    if n_scored:
+        st.dataframe(
+            scored, hide_index=True, height=min(36 * (n_scored + 1), 320), column_config=fmt
+        )
+    skipped = ranked[~ok][["marker", "allele", "n_extreme_samples", "status"]]
+    if len(skipped):
+        with st.expander(f"{len(skipped)} candidates not scored, and why"):
+            st.dataframe(skipped, hide_index=True, height=min(36 * (len(skipped) + 1), 250))
     ui.download_table(ranked, "vida_scores.csv")
+    return n_scored
+
+
+def partners_section(result: dict, ds, imp) -> None:
+    """Each scored allele's partners: a table (all, or one allele's) and a heatmap."""
+    partners = result.get("partners")
+    if partners is None:  # a result from before partners were kept
+        partners = tl.vida_partners(
+            imp.matrix, ds.allele_columns, result["scores"], markers=ds.markers
+        )
+        result["partners"] = partners
+    if partners.empty:
+        return
+    st.subheader("Partners: the pairs VIDA found")
+    st.caption(PARTNER_HELP)
+    labels = list(dict.fromkeys(partners["marker"].astype(str) + " " + partners["allele"]))
+    pick = st.selectbox(
+        "Allele",
+        ["all scored alleles", *labels],
+        help="Scored alleles, best VIDA score first",
+        key="vida-partner-allele",
+    )
+    shown = partners
+    if pick != "all scored alleles":
+        shown = partners[(partners["marker"].astype(str) + " " + partners["allele"]) == pick]
+    cross = int((~shown["same_locus"]).sum())
+    if "chromosome" in shown:
+        cross = int((shown["chromosome"] != shown["partner_chromosome"]).sum())
+    st.caption(
+        f"{len(shown):,} pairs for {shown[['marker', 'allele']].drop_duplicates().shape[0]:,} "
+        f"alleles; {cross:,} join alleles on different chromosomes."
+    )
+    numbers = ["vida_score", "similarity", "rho", "phi"]
+    display = shown.astype({c: float for c in numbers})
+    # a partner VIDA skipped has no score: say so rather than show an empty cell
+    display["partner_vida_score"] = [
+        f"{v:.3g}" if np.isfinite(v) else "not scored"
+        for v in shown["partner_vida_score"].to_numpy(dtype=float)
+    ]
+    fmt = {c: st.column_config.NumberColumn(c, format="%.3g") for c in numbers}
+    st.dataframe(display, hide_index=True, height=300, column_config=fmt)
+    ui.download_table(shown, "vida_partners.csv", label="Download partners (CSV)")
+    ui.figure(
+        pl.vida_partner_heatmap(shown, top_alleles=25, partners_each=8),
+        "vida_partners.html",
+    )
+
+
+def show(result: dict, ds, imp) -> None:
+    st.subheader("Ranked alleles")
+    n_scored = ranked_tables(result["scores"])
+    n_cand = len(result["scores"])
     if n_scored < 3:
         st.warning(
-            f"Only {n_scored} of {len(ranked)} candidates could be scored: VIDA needs at least "
+            f"Only {n_scored} of {n_cand} candidates could be scored: VIDA needs at least "
             "3 individuals whose importance is extreme (|z| above the threshold) for an "
             "allele. Lower the z threshold, widen the candidate set, or train with more test "
             "individuals (a larger test fraction or a larger dataset).",
             icon=":material/warning:",
         )
+    if n_scored:
+        partners_section(result, ds, imp)
     if "evaluation_error" in result:
         st.info(result["evaluation_error"])
     report = result.get("truth_report")
     if report is None:
         if result.get("has_truth") is False:
-            st.caption(
-                "ROC, enrichment and score distributions need a dataset with known interacting "
-                "alleles (a simulation); on real data the ranked table is the result."
+            st.info(
+                "This dataset has no known interacting alleles, so VIDA's scores cannot be "
+                "checked here: the ROC curve, the enrichment of interacting alleles and the score "
+                "distributions need simulated truth (simulate a population on the Data page). "
+                "On real data the ranked alleles and their partners above are the result.",
+                icon=":material/info:",
             )
         return
     ev = report.evaluation
@@ -204,7 +284,7 @@ if result is None and state.latest("vida") is not None:
     result = state.latest("vida")
     st.caption("Showing the last VIDA run (its settings differ from those above).")
 if result is not None:
-    show(result)
+    show(result, ds, imp)
 if ds.truth is not None and ready:
     with st.expander("Parameter search (grid over z threshold, percentile and method)"):
         st.caption("Runs VIDA for every setting and reports the AUC against the simulation truth.")

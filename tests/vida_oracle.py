@@ -63,6 +63,22 @@ def pair_similarity(z: np.ndarray, j1: int, j2: int, thr: float) -> tuple[float,
     return (abs(rho) + phi) / 2, constant
 
 
+def partners_of(z: np.ndarray, j: int, thr: float) -> list[tuple[int, float]]:
+    """Rule 3 for column ``j``: its ``max(1, count // 10)`` most similar columns, ranked,
+    as ``(column, similarity rounded to SIM_DECIMALS)``."""
+    scored = []
+    for k in range(z.shape[1]):
+        if k == j:
+            continue
+        res = pair_similarity(z, j, k, thr)
+        if res is not None:
+            scored.append((float(np.round(res[0], SIM_DECIMALS)), k))
+    m = max(1, len(scored) // 10) if scored else 0
+    # Highest similarity first; equal similarities keep candidate order.
+    ranked = sorted(scored, key=lambda t: (-t[0], t[1]))
+    return [(k, s) for s, k in ranked[:m]]
+
+
 def clumpiness(values, method: str, pct: float) -> float:
     """Rule 4 for one vector."""
     a = [abs(float(v)) for v in values]
@@ -115,18 +131,9 @@ def vida(
     partners: dict[int, list[int]] = {}
     n_pairs = 0
     for j in rows:
-        scored = []
-        for k in range(c):
-            if k == j:
-                continue
-            res = pair_similarity(z, j, k, z_threshold)
-            n_pairs += 1
-            if res is not None:
-                scored.append((float(np.round(res[0], SIM_DECIMALS)), k))
-        m = max(1, len(scored) // 10) if scored else 0
-        # Highest similarity first; equal similarities keep candidate order.
-        ranked = sorted(scored, key=lambda t: (-t[0], t[1]))
-        partners[j] = [k for _, k in ranked[:m]]
+        ranked = partners_of(z, j, z_threshold)
+        n_pairs += c - 1
+        partners[j] = [k for k, _ in ranked]
     t2 = time.perf_counter()
 
     out = []

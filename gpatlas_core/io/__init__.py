@@ -8,7 +8,12 @@ way when gzipped, and decoded (UTF-8, UTF-16 with or without BOM, else Windows-1
 
 from ._bloom import YEAST_SAMPLE_DIR, load_yeast_sample, read_bloom
 from ._dataset import MISSING_STATE, DataError, Dataset, MissingPolicy, Truth
-from ._folder import read_dataset_folder, write_dataset_folder
+from ._folder import (
+    dataset_folder_name,
+    dataset_to_zip,
+    read_dataset_folder,
+    write_dataset_folder,
+)
 from ._limits import ReadLimits
 from ._maps import markers_from_names, normalize_chromosomes, read_known_qtl, read_markers
 from ._plink import read_plink
@@ -23,6 +28,8 @@ __all__ = [
     "MissingPolicy",
     "ReadLimits",
     "Truth",
+    "dataset_folder_name",
+    "dataset_to_zip",
     "load_yeast_sample",
     "markers_from_names",
     "normalize_chromosomes",

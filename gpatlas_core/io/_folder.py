@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
+import re
+import tempfile
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,7 +35,14 @@ from ._match import assemble, check_policy
 from ._numeric import parse_numeric_table
 from ._tables import parse_genotype_table
 
-__all__ = ["FOLDER_FILES", "read_dataset_folder", "read_folder_files", "write_dataset_folder"]
+__all__ = [
+    "FOLDER_FILES",
+    "dataset_folder_name",
+    "dataset_to_zip",
+    "read_dataset_folder",
+    "read_folder_files",
+    "write_dataset_folder",
+]
 
 FOLDER_FILES = {
     "genotypes": "genotypes",
@@ -243,3 +254,27 @@ def write_dataset_folder(ds: Dataset, path: str | Path, *, compress: bool = True
     with open(root / "dataset.json", "w", encoding="utf-8") as fh:
         json.dump(meta, fh, indent=2)
     return root
+
+
+def dataset_folder_name(name: str) -> str:
+    """A file-system-safe folder name for a dataset name (``simulation (seed 1)`` ->
+    ``simulation_seed_1``)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return slug or "dataset"
+
+
+def dataset_to_zip(ds: Dataset) -> bytes:
+    """The dataset folder of ``ds`` (see :func:`write_dataset_folder`, genotypes uncompressed)
+    as a zip holding one folder named after the dataset; the Data page's upload reads it back.
+    """
+    root = dataset_folder_name(ds.name)
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_dataset_folder(ds, Path(tmp) / root, compress=False)
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    info = zipfile.ZipInfo(path.relative_to(tmp).as_posix(), (1980, 1, 1, 0, 0, 0))
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    zf.writestr(info, path.read_bytes())
+    return buf.getvalue()

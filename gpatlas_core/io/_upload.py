@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path, PurePath
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 from ._bloom import read_bloom
 from ._dataset import DataError, Dataset, MissingPolicy
 from ._folder import read_folder_files
-from ._limits import ReadLimits
+from ._limits import ReadLimits, read_blob
 from ._match import check_policy
 from ._plink import read_plink
 from ._vcf import read_vcf
@@ -66,6 +68,70 @@ def _as_named(item: Any) -> Any:
     if not getattr(item, "name", None):
         raise DataError("an uploaded file has no name; expected (name, file) pairs")
     return item
+
+
+ZIP_MAX_MEMBERS = 64
+"""Most files an uploaded zip may hold (a dataset folder has at most eight)."""
+
+
+def _is_zip(f: Any) -> bool:
+    return PurePath(str(f.name)).name.lower().endswith(".zip")
+
+
+def _expand_zip(f: Any, limits: ReadLimits) -> tuple[list[_NamedFile], str | None]:
+    """The files inside an uploaded zip (folders flattened) and the name in its dataset.json.
+
+    Checked before anything is extracted: the zip's own size, the number of members and their
+    total declared size; each member is then read with a cap, so a zip whose headers lie about
+    sizes stops at the limit too.
+    """
+    zname = PurePath(str(f.name)).name
+    blob = read_blob(f, limits=limits, text=False)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(blob.data))
+    except zipfile.BadZipFile:
+        raise DataError(f"{zname}: not a valid zip file") from None
+    with zf:
+        members = [
+            m
+            for m in zf.infolist()
+            if not m.is_dir()
+            and not m.filename.startswith("__MACOSX/")
+            and not PurePath(m.filename).name.startswith(".")
+        ]
+        if not members:
+            raise DataError(f"{zname}: the zip holds no files")
+        if len(members) > ZIP_MAX_MEMBERS:
+            raise DataError(
+                f"{zname}: {len(members)} files in the zip, more than {ZIP_MAX_MEMBERS}; refused"
+            )
+        cap = limits.max_uncompressed_bytes
+        if sum(m.file_size for m in members) > cap:
+            raise DataError(
+                f"{zname}: its files add up to more than the limit of {cap:,} bytes; refused"
+            )
+        out, total, name = [], 0, None
+        for m in members:
+            inner = PurePath(m.filename).name
+            if inner.lower().endswith(".zip"):
+                raise DataError(f"{zname}: a zip inside a zip ({inner}) is not supported")
+            try:
+                with zf.open(m) as fh:
+                    data = fh.read(cap - total + 1)
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as err:
+                raise DataError(f"{zname}: cannot read {m.filename} ({err})") from None
+            total += len(data)
+            if total > cap:
+                raise DataError(
+                    f"{zname}: its files add up to more than the limit of {cap:,} bytes; refused"
+                )
+            if inner.lower() == "dataset.json":
+                try:
+                    name = str(json.loads(data.decode("utf-8")).get("name") or "") or None
+                except (ValueError, UnicodeDecodeError, AttributeError):
+                    name = None
+            out.append(_NamedFile(inner, io.BytesIO(data)))
+    return out, name or PurePath(zname).stem
 
 
 def _kind(name: str) -> tuple[str, str]:
@@ -171,7 +237,10 @@ def read_uploaded(
     ----------
     files
         File-likes with ``.name`` and ``.read()``/``.getvalue()`` (Streamlit UploadedFile),
-        ``(name, binary file-like or bytes)`` pairs, or paths.
+        ``(name, binary file-like or bytes)`` pairs, or paths. A ``.zip`` (for example a
+        dataset folder the app offered for download) stands for the files inside it, folders
+        flattened; a dataset folder read from a zip is named by its ``dataset.json`` (else the
+        zip's name).
     missing_policy, limits
         As for the other readers; each file is checked against ``limits.max_upload_bytes``
         before it is read.
@@ -185,7 +254,13 @@ def read_uploaded(
     limits = limits or ReadLimits()
     if not files:
         raise DataError("no files uploaded")
-    named = [_as_named(f) for f in files]
+    named, zip_name = [], None
+    for f in map(_as_named, files):
+        if _is_zip(f):
+            inner, zip_name = _expand_zip(f, limits)
+            named.extend(inner)
+        else:
+            named.append(f)
     by_name = {}
     for f in named:
         key = PurePath(str(f.name)).name
@@ -225,7 +300,7 @@ def read_uploaded(
             get,
             missing_policy=missing_policy,
             limits=limits,
-            name="uploaded dataset",
+            name=zip_name or "uploaded dataset",
             source="upload: " + ", ".join(sorted(roles.values())),
         )
     ds.report["layout"] = layout

@@ -1,4 +1,4 @@
-"""Latent-space picture: t-SNE of the phenotype and genotype encoders' codes, side by side."""
+"""Latent-space picture: one t-SNE map of both encoders' codes, an individual's two points linked."""
 
 from __future__ import annotations
 
@@ -6,12 +6,31 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 if TYPE_CHECKING:
     from ..tl._tsne import LatentEmbedding
 
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#7f7f7f")
+_ENCODERS = (
+    ("phenotype", "from phenotypes (Q)", "circle", 8),
+    ("genotype", "from genotypes (GQ)", "x", 7),
+)
+
+
+def _links(emb: LatentEmbedding, sel: np.ndarray) -> go.Scattergl:
+    p, g = emb.phenotype[sel], emb.genotype[sel]
+    gap = np.full(len(p), np.nan)
+    xs = np.column_stack([p[:, 0], g[:, 0], gap]).ravel()
+    ys = np.column_stack([p[:, 1], g[:, 1], gap]).ravel()
+    return go.Scattergl(
+        x=xs,
+        y=ys,
+        mode="lines",
+        line={"color": "rgba(120,120,120,0.35)", "width": 1},
+        name="an individual's two codes",
+        hoverinfo="skip",
+        connectgaps=False,
+    )
 
 
 def latent_tsne(
@@ -20,8 +39,9 @@ def latent_tsne(
     color: np.ndarray | None = None,
     color_label: str = "",
     categorical: bool = False,
+    links: bool = True,
 ) -> go.Figure:
-    """Two t-SNE panels (from phenotypes, from genotypes) of the same individuals.
+    """One t-SNE map: phenotype codes (circles) and genotype codes placed into it (crosses).
 
     Parameters
     ----------
@@ -29,95 +49,113 @@ def latent_tsne(
         Result of :func:`gpatlas_core.tl.embed_latents`.
     color
         One value per embedded individual (a trait value, or a genotype label); ``None``
-        draws all points in one colour. Missing values (NaN) are drawn light grey, in
-        their own legend entry.
+        colours by encoder. Missing values (NaN) are drawn light grey, in their own legend
+        entry. Both points of an individual get its colour.
     color_label
         Legend / colour bar title, e.g. the trait or marker name.
     categorical
         Colour by category (genotype states) instead of a continuous scale.
+    links
+        Draw a line between each individual's two points.
 
     Returns
     -------
     plotly.graph_objects.Figure
     """
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=("Latent code from phenotypes (Q)", "Latent code from genotypes (GQ)"),
-        horizontal_spacing=0.08,
-    )
-    samples = np.asarray(embedding.samples).astype(str)
-    panels = ((1, embedding.phenotype), (2, embedding.genotype))
-    if color is not None and categorical:
+    emb = embedding
+    samples = np.asarray(emb.samples).astype(str)
+    n = len(samples)
+    custom = np.column_stack([emb.latent_distance, emb.neighbour_rank])
+    fig = go.Figure()
+    if links:
+        fig.add_trace(_links(emb, np.ones(n, bool)))
+
+    def points(sel, which, *, name, marker, group, show, value_text):
+        key, label, symbol, size = which
+        xy = getattr(emb, key)
+        fig.add_trace(
+            go.Scattergl(
+                x=xy[sel, 0],
+                y=xy[sel, 1],
+                mode="markers",
+                name=name,
+                legendgroup=group,
+                showlegend=show,
+                marker={"size": size, "symbol": symbol, **marker},
+                text=samples[sel],
+                customdata=custom[sel],
+                hovertemplate=f"%{{text}}, code {label}{value_text}"
+                "<br>latent distance between its two codes: %{customdata[0]:.3g}"
+                "<br>phenotype codes nearer its genotype code: %{customdata[1]}<extra></extra>",
+            )
+        )
+
+    if color is None:
+        for k, which in enumerate(_ENCODERS):
+            points(
+                np.ones(n, bool),
+                which,
+                name=f"code {which[1]}",
+                marker={"color": _PALETTE[k]},
+                group=which[0],
+                show=True,
+                value_text="",
+            )
+    elif categorical:
         labels = np.asarray(color).astype(str)
         for k, lab in enumerate(sorted(set(labels))):
             sel = labels == lab
-            for col, xy in panels:
-                fig.add_trace(
-                    go.Scattergl(
-                        x=xy[sel, 0],
-                        y=xy[sel, 1],
-                        mode="markers",
-                        name=f"{color_label} = {lab}" if color_label else lab,
-                        legendgroup=lab,
-                        showlegend=col == 1,
-                        marker={"size": 7, "color": _PALETTE[k % len(_PALETTE)]},
-                        text=samples[sel],
-                        hovertemplate=f"%{{text}}<br>{color_label}: {lab}<extra></extra>",
-                    ),
-                    row=1,
-                    col=col,
+            for which in _ENCODERS:
+                points(
+                    sel,
+                    which,
+                    name=f"{color_label} = {lab}, {which[1]}" if color_label else lab,
+                    marker={"color": _PALETTE[k % len(_PALETTE)]},
+                    group=lab,
+                    show=True,
+                    value_text=f"<br>{color_label}: {lab}",
                 )
     else:
-        values = None if color is None else np.asarray(color, dtype=float)
-        missing = np.zeros(len(samples), bool) if values is None else ~np.isfinite(values)
-        for col, xy in panels:
-            marker: dict = {"size": 7}
-            hover = "%{text}<extra></extra>"
-            if values is not None:
-                marker.update(
-                    color=values[~missing],
-                    colorscale="Viridis",
-                    showscale=col == 2,
-                    colorbar={"title": {"text": color_label}},
-                )
-                hover = f"%{{text}}<br>{color_label}: %{{marker.color:.3g}}<extra></extra>"
-            fig.add_trace(
-                go.Scattergl(
-                    x=xy[~missing, 0],
-                    y=xy[~missing, 1],
-                    mode="markers",
-                    showlegend=False,
-                    marker=marker,
-                    text=samples[~missing],
-                    hovertemplate=hover,
-                ),
-                row=1,
-                col=col,
+        values = np.asarray(color, dtype=float)
+        missing = ~np.isfinite(values)
+        ok = ~missing
+        lo, hi = (float(values[ok].min()), float(values[ok].max())) if ok.any() else (0.0, 1.0)
+        for k, which in enumerate(_ENCODERS):
+            points(
+                ok,
+                which,
+                name=f"code {which[1]}",
+                marker={
+                    "color": values[ok],
+                    "colorscale": "Viridis",
+                    "cmin": lo,
+                    "cmax": hi,
+                    "showscale": k == 0,
+                    "colorbar": {"title": {"text": color_label}, "x": 1.02, "len": 0.8},
+                },
+                group=which[0],
+                show=True,
+                value_text=f"<br>{color_label}: %{{marker.color:.3g}}",
             )
             if missing.any():
-                fig.add_trace(
-                    go.Scattergl(
-                        x=xy[missing, 0],
-                        y=xy[missing, 1],
-                        mode="markers",
-                        name=f"{color_label} missing",
-                        legendgroup="missing",
-                        showlegend=col == 1,
-                        marker={"size": 6, "color": "#c8c8c8"},
-                        text=samples[missing],
-                        hovertemplate=f"%{{text}}<br>{color_label}: missing<extra></extra>",
-                    ),
-                    row=1,
-                    col=col,
+                points(
+                    missing,
+                    which,
+                    name=f"{color_label} missing, {which[1]}",
+                    marker={"color": "#c8c8c8"},
+                    group="missing",
+                    show=True,
+                    value_text=f"<br>{color_label}: missing",
                 )
     fig.update_xaxes(title_text="t-SNE 1", showticklabels=False)
-    fig.update_yaxes(title_text="t-SNE 2", showticklabels=False)
-    p = embedding.params
+    fig.update_yaxes(title_text="t-SNE 2", showticklabels=False, scaleanchor="x")
+    p = emb.params
     fig.update_layout(
-        title=f"t-SNE of {p.get('n', len(samples))} test individuals "
-        f"(perplexity {p.get('perplexity', '?')}, seed {p.get('seed', '?')})",
-        height=480,
-        margin={"t": 80},
+        title=f"One t-SNE map of {p.get('n', n)} test individuals' latent codes "
+        f"(perplexity {p.get('perplexity', float('nan')):g}, seed {p.get('seed', '?')})",
+        height=560,
+        margin={"t": 70, "b": 110},
+        # the legend below the map, so it never sits under the colour bar
+        legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0},
     )
     return fig

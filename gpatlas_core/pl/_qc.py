@@ -183,5 +183,131 @@ def missingness(dataset: Dataset) -> go.Figure:
     )
     fig.update_yaxes(title_text="% missing")
     fig.update_xaxes(type="category", row=1, col=2)
+    # a panel with nothing missing says so, on a 0-100% axis (not an empty -1..1 one)
+    for col, nothing, what in (
+        (1, not np.isnan(dataset.phenotypes).any(), "no missing phenotype values"),
+        (2, not (dataset.genotype_codes < 0).any(), "no missing calls"),
+    ):
+        if nothing:
+            fig.update_yaxes(range=[0, 100], row=1, col=col)
+            fig.add_annotation(
+                text=what,
+                x=0.5,
+                y=0.5,
+                xref=f"x{'' if col == 1 else col} domain",
+                yref=f"y{'' if col == 1 else col} domain",
+                showarrow=False,
+                font={"size": 15, "color": "#555"},
+            )
     fig.update_layout(height=360)
+    return fig
+
+
+def maf_histogram(frequencies: pd.DataFrame, *, bins: int = 50) -> go.Figure:
+    """Histogram of the minor allele frequency of the markers.
+
+    Parameters
+    ----------
+    frequencies
+        :func:`gpatlas_core.tl.allele_frequencies`.
+    bins
+        Number of bins over 0 to 0.5 (MAF above 0.5 is possible with three or more states).
+    """
+    maf = frequencies["maf"].to_numpy(dtype=float)
+    maf = maf[np.isfinite(maf)]
+    top = max(0.5, float(maf.max()) if maf.size else 0.5)
+    fig = go.Figure(
+        go.Histogram(
+            x=maf,
+            xbins={"start": 0.0, "end": top, "size": top / bins},
+            marker_color="#4c78a8",
+            hovertemplate="MAF %{x}<br>%{y} markers<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"Minor allele frequency of {maf.size:,} markers",
+        xaxis={"title": "minor allele frequency (1 - major allele frequency)", "range": [0, top]},
+        yaxis_title="markers",
+        bargap=0.05,
+        height=360,
+    )
+    return fig
+
+
+def genotype_pca(
+    pca,
+    *,
+    color: np.ndarray | None = None,
+    color_label: str = "",
+    pcs: tuple[int, int] = (1, 2),
+) -> go.Figure:
+    """Individuals on two genotype principal components, and the variance each PC explains.
+
+    Parameters
+    ----------
+    pca
+        :func:`gpatlas_core.tl.genotype_pca`.
+    color
+        One value per individual (e.g. a trait); NaN drawn grey. ``None``: one colour.
+    color_label
+        Colour bar title.
+    pcs
+        Which components (1-based) go on the x and y axes.
+    """
+    a, b = pcs[0] - 1, pcs[1] - 1
+    k = len(pca.explained)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.7, 0.3],
+        subplot_titles=(f"PC{pcs[0]} vs PC{pcs[1]}", "Variance explained"),
+        horizontal_spacing=0.12,
+    )
+    samples = np.asarray(pca.samples).astype(str)
+    marker: dict = {"size": 5, "color": "#4c78a8"}
+    hover = "%{text}<br>PC%{meta[0]} %{x:.3g}, PC%{meta[1]} %{y:.3g}<extra></extra>"
+    if color is not None:
+        values = np.asarray(color, dtype=float)
+        marker = {
+            "size": 5,
+            "color": values,
+            "colorscale": "Viridis",
+            "colorbar": {"title": {"text": color_label}, "x": 0.62, "len": 0.8},
+        }
+        hover = (
+            f"%{{text}}<br>{color_label}: %{{marker.color:.3g}}"
+            "<br>PC%{meta[0]} %{x:.3g}, PC%{meta[1]} %{y:.3g}<extra></extra>"
+        )
+    fig.add_trace(
+        go.Scattergl(
+            x=pca.scores[:, a],
+            y=pca.scores[:, b],
+            mode="markers",
+            marker=marker,
+            text=samples,
+            meta=[pcs[0], pcs[1]],
+            hovertemplate=hover,
+            showlegend=False,
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Bar(
+            x=[f"PC{i + 1}" for i in range(k)],
+            y=100 * np.asarray(pca.explained),
+            marker_color="#72b7b2",
+            hovertemplate="%{x}: %{y:.2f}% of the variance<extra></extra>",
+            showlegend=False,
+        ),
+        row=1,
+        col=2,
+    )
+    ex = 100 * np.asarray(pca.explained)
+    fig.update_xaxes(title_text=f"PC{pcs[0]} ({ex[a]:.1f}%)", row=1, col=1)
+    fig.update_yaxes(title_text=f"PC{pcs[1]} ({ex[b]:.1f}%)", row=1, col=1)
+    fig.update_yaxes(title_text="% of variance", row=1, col=2)
+    fig.update_layout(
+        title=f"Population structure: genotype PCA of {len(samples):,} individuals", height=440
+    )
     return fig

@@ -272,3 +272,61 @@ def vida_grid_heatmap(grid: pd.DataFrame) -> go.Figure:
         title += f": best {b['method']}, z {b['z_threshold']:g}{pct}, AUC {b['auc']:.3f}"
     fig.update_layout(title=title)
     return fig
+
+
+def vida_partner_heatmap(
+    partners: pd.DataFrame, *, top_alleles: int = 20, partners_each: int = 5
+) -> go.Figure:
+    """Heatmap of VIDA's partner pairs: the best-scored alleles (rows) by their partners (columns).
+
+    Parameters
+    ----------
+    partners
+        :func:`gpatlas_core.tl.vida_partners` (alleles by score, best first; partners ranked).
+    top_alleles
+        How many alleles (rows), in the table's order.
+    partners_each
+        How many of each allele's best partners enter the columns.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Cell colour = pair similarity ``(|rho| + phi) / 2``; blank = not a partner.
+    """
+    label = partners["marker"].astype(str) + " " + partners["allele"].astype(str)
+    plabel = partners["partner_marker"].astype(str) + " " + partners["partner_allele"].astype(str)
+    rows = list(dict.fromkeys(label))[:top_alleles]
+    shown = partners[label.isin(rows) & (partners["partner_rank"] <= partners_each)]
+    slabel, splabel = label[shown.index], plabel[shown.index]
+    cols = list(dict.fromkeys(splabel))
+    r_at = {r: i for i, r in enumerate(rows)}
+    c_at = {c: i for i, c in enumerate(cols)}
+    z = np.full((len(rows), len(cols)), np.nan)
+    custom = np.full((len(rows), len(cols), 4), np.nan)
+    for (_, rec), a, b in zip(shown.iterrows(), slabel, splabel, strict=True):
+        i, j = r_at[a], c_at[b]
+        z[i, j] = rec["similarity"]
+        custom[i, j] = (rec["rho"], rec["phi"], rec["partner_rank"], rec["vida_score"])
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=cols,
+            y=rows,
+            customdata=custom,
+            colorscale="Viridis",
+            colorbar={"title": {"text": "similarity"}},
+            hoverongaps=False,
+            hovertemplate="%{y} with partner %{x}<br>similarity %{z:.3g}"
+            "<br>rho %{customdata[0]:.3g}, phi %{customdata[1]:.3g}"
+            "<br>partner rank %{customdata[2]}<br>VIDA score of %{y}: %{customdata[3]:.3g}"
+            "<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"VIDA partners of the {len(rows)} best-scored alleles "
+        f"(up to {partners_each} partners each)",
+        xaxis={"title": "partner allele", "type": "category", "tickangle": -45},
+        yaxis={"title": "scored allele", "type": "category", "autorange": "reversed"},
+        height=max(320, 160 + 22 * len(rows)),
+    )
+    return fig

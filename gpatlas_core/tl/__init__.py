@@ -38,6 +38,7 @@ from ._experiments import (
     select_individuals,
     swaps_for_markers,
 )
+from ._frequencies import allele_frequencies
 from ._lasso import LassoCVResult, lasso_cv
 from ._loci import importance_column, known_qtl_hits, top_loci
 from ._meiosis import (
@@ -57,6 +58,7 @@ from ._metrics import (
     verdict,
     warm_start_note,
 )
+from ._pca import GenotypePCA, genotype_pca
 from ._recovery import (
     Roc,
     chromosome_order,
@@ -67,7 +69,7 @@ from ._recovery import (
     qtl_recovery,
     variance_explained_correlation,
 )
-from ._tsne import LatentEmbedding, embed_latents
+from ._tsne import LatentEmbedding, embed_latents, tsne_max_perplexity
 from ._tune import (
     TuneResult,
     check_grid,
@@ -102,12 +104,14 @@ from ._vida_eval import (
     vida_against_truth,
     vida_grid,
 )
+from ._vida_partners import PARTNER_COLUMNS, vida_partners
 
 __all__ = [
     "COMPARISON_COLUMNS",
     "DEFAULT_CM_PER_MB",
     "MEDIAN",
     "MODEL_LABELS",
+    "PARTNER_COLUMNS",
     "VIDA_EVAL_SEED",
     "AblationCancelled",
     "CVResult",
@@ -117,6 +121,7 @@ __all__ = [
     "CrossResult",
     "ExperimentCancelled",
     "GeneticMap",
+    "GenotypePCA",
     "ImportanceResult",
     "LassoCVResult",
     "LatentEmbedding",
@@ -130,6 +135,7 @@ __all__ = [
     "VidaEvaluation",
     "VidaTruthReport",
     "ablation_matrix",
+    "allele_frequencies",
     "allele_swaps",
     "assign_folds",
     "best_of_grid",
@@ -156,6 +162,7 @@ __all__ = [
     "genetic_map",
     "genome_coordinates",
     "genotype_classes",
+    "genotype_pca",
     "grid_points",
     "importance_by_class",
     "importance_column",
@@ -187,6 +194,7 @@ __all__ = [
     "summarize",
     "swaps_for_markers",
     "top_loci",
+    "tsne_max_perplexity",
     "tune_grid",
     "usefulness",
     "variance_explained_correlation",
@@ -194,6 +202,7 @@ __all__ = [
     "vida",
     "vida_against_truth",
     "vida_grid",
+    "vida_partners",
     "vida_settings",
     "warm_start_note",
     "win_loss",

@@ -153,3 +153,24 @@ def poll_job(
             st.rerun()
 
     panel()
+
+
+def remembered(key: str, default, *, lo=None, hi=None) -> str:
+    """Give widget ``key`` the value the user last chose in this session (else ``default``).
+
+    Streamlit forgets a widget's state when the user leaves its page; the value is kept under
+    ``st.session_state["remembered"]`` and put back before the widget is drawn again. Create the
+    widget with ``key=`` and no ``value=``. ``lo`` / ``hi`` clip a kept value into the widget's
+    current range (limits can change between visits).
+    """
+    ss = st.session_state
+    kept = ss.setdefault("remembered", {})
+    if key not in ss:
+        value = kept.get(key, default)
+        if lo is not None and value < lo:
+            value = lo
+        if hi is not None and value > hi:
+            value = hi
+        ss[key] = value
+    kept[key] = ss[key]
+    return key

@@ -57,9 +57,9 @@ def test_train_page_requires_data():
     assert "No dataset yet" in texts(at)
 
 
-def trained_app(page: str = "pages/train.py") -> AppTest:
+def trained_app(page: str = "pages/train.py", dataset=None) -> AppTest:
     """Train a tiny model through the Train page (2 + 2 epochs, synchronous)."""
-    at = app("pages/train.py", dataset=tiny())
+    at = app("pages/train.py", dataset=dataset if dataset is not None else tiny())
     at.number_input(key="e1-studio").set_value(3)
     at.number_input(key="e2-studio").set_value(2)
     button(at, "Start training").click().run()
@@ -84,13 +84,19 @@ def test_train_page_trains_and_shows_results():
     assert "Download the run bundle (zip)" in labels
 
 
-@pytest.mark.slow  # sklearn's t-SNE: 1,000 iterations per encoder
-def test_latent_page_embeds_both_encoders():
+def test_latent_page_one_map_of_both_encoders():
     at = trained_app("pages/latent.py")
     button(at, "Compute t-SNE").click().run()
     assert not at.exception, at.exception
-    assert at.get("plotly_chart"), "no t-SNE figure"
+    assert len(at.get("plotly_chart")) == 1, "one map of both code sets"
+    assert "A line joins an individual's two points" in texts(at)
+    table = at.dataframe[0].value
+    assert {"map_distance", "latent_distance", "neighbour_rank"} <= set(table.columns)
+    emb = next(v for k, v in at.session_state["latest"].items() if '"stage": "tsne"' in k)
+    assert len(table) == len(emb.samples)
     at.radio[0].set_value("the genotype at a locus").run()
+    assert not at.exception, at.exception
+    at.toggle[0].set_value(False).run()  # without the links
     assert not at.exception, at.exception
 
 
@@ -116,8 +122,8 @@ def test_run_bundle_round_trip(tmp_path):
         bundle.run_from_zip(b"hello")
 
 
-def importance_app(page: str = "pages/importance.py") -> AppTest:
-    at = trained_app("pages/importance.py")
+def importance_app(page: str = "pages/importance.py", dataset=None) -> AppTest:
+    at = trained_app("pages/importance.py", dataset)
     at.slider[0].set_value(20)  # fewer bootstrap resamples
     button(at, "Compute importance").click().run()
     assert not at.exception, at.exception
@@ -152,7 +158,10 @@ def test_vida_page_runs_and_evaluates_against_truth():
     button(at, "Run VIDA").click().run()
     assert not at.exception, at.exception
     assert "Ranked alleles" in "\n".join(s.value for s in at.subheader)
-    assert "vida_score" in at.dataframe[0].value.columns
+    assert any("vida_score" in d.value.columns for d in at.dataframe) or any(
+        "Only 0 of" in w.value for w in at.warning
+    )
+    no_missing_cells(at)
     # the page's evaluation is the CLI's: the same core call with the CLI's default seed
     result = at.session_state["latest"]
     result = next(v for k, v in result.items() if '"stage": "vida"' in k)
@@ -170,6 +179,52 @@ def test_vida_page_runs_and_evaluates_against_truth():
     else:  # a degenerate evaluation is said, not drawn
         assert any("Too few scored causal alleles" in w.value for w in at.warning)
         assert "Against the simulation truth" not in "\n".join(s.value for s in at.subheader)
+
+
+def no_missing_cells(at: AppTest) -> None:
+    """No table on the page shows an empty ("None") cell."""
+    for df in at.dataframe:
+        assert not df.value.isna().any().any(), df.value[df.value.isna().any(axis=1)]
+
+
+def test_vida_page_without_truth_shows_each_alleles_partners():
+    from gpatlas_core.sim import SimulationConfig, simulate
+
+    cfg = SimulationConfig(
+        n_individuals=200, n_loci=30, n_alleles=2, n_traits=4, causal_per_trait=4
+    )
+    ds = simulate(cfg, rng=np.random.default_rng(3))
+    ds.truth, ds.name = None, "simulation without truth"
+    at = importance_app("pages/vida.py", dataset=ds)
+    at.radio[0].set_value("A list of markers").run()
+    at.text_area[0].set_value(" ".join(ds.markers["marker"])).run()  # all 60 alleles
+    at.slider[0].set_value(1.0).run()  # z threshold: enough extreme individuals on 40
+    button(at, "Run VIDA").click().run()
+    assert not at.exception, at.exception
+    assert any("need simulated truth" in i.value for i in at.info)
+    result = next(v for k, v in at.session_state["latest"].items() if '"stage": "vida"' in k)
+    scores, partners = result["scores"], result["partners"]
+    n_scored = int(scores["vida_score"].notna().sum())
+    assert n_scored > 0, scores["status"].value_counts()
+    assert set(zip(partners["marker"], partners["allele"], strict=True)) == set(
+        zip(
+            *scores.loc[scores["vida_score"].notna(), ["marker", "allele"]].T.to_numpy(),
+            strict=True,
+        )
+    )
+    assert "Partners: the pairs VIDA found" in [s.value for s in at.subheader]
+    shown = next(d.value for d in at.dataframe if "partner_marker" in d.value.columns)
+    assert len(shown) == len(partners)
+    assert len(at.get("plotly_chart")) == 1  # the partner heatmap; no ROC without truth
+    no_missing_cells(at)
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download partners (CSV)" in labels
+    allele = f"{partners['marker'].iloc[0]} {partners['allele'].iloc[0]}"
+    at.selectbox(key="vida-partner-allele").set_value(allele).run()  # one allele's partners
+    assert not at.exception, at.exception
+    shown = next(d.value for d in at.dataframe if "partner_marker" in d.value.columns)
+    assert (shown["marker"] + " " + shown["allele"] == allele).all()
+    assert shown["partner_rank"].tolist() == list(range(1, len(shown) + 1))
 
 
 def test_vida_page_asks_for_importance_first():

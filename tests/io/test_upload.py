@@ -74,3 +74,67 @@ def test_upload_bloom_vcf_plink(tmp_path):
     files = [Upload(n, (tmp_path / n).read_bytes()) for n in ("x.bed", "x.bim", "x.fam")]
     ds = read_uploaded([*files, Upload("pheno.csv", b"IID,t\nA1,1\nA2,2\n")])
     assert ds.report["layout"] == "plink" and ds.genotype_codes.ravel().tolist() == [0, 1]
+
+
+def test_dataset_zip_round_trip_through_the_upload():
+    import zipfile
+
+    from gpatlas_core.io import dataset_to_zip
+    from gpatlas_core.sim import SimulationConfig, simulate
+
+    ds = simulate(
+        SimulationConfig(n_individuals=40, n_loci=12, n_traits=3, causal_per_trait=3),
+        rng=np.random.default_rng(2),
+    )
+    ds.name = "simulation (seed 2)"
+    data = dataset_to_zip(ds)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+    root = "simulation_seed_2"
+    assert {
+        f"{root}/genotypes.csv",
+        f"{root}/phenotypes.csv",
+        f"{root}/markers.csv",
+        f"{root}/truth/causal_alleles.csv",
+        f"{root}/truth/interactions.csv",
+        f"{root}/dataset.json",
+    } <= names
+    assert dataset_to_zip(ds) == data  # no timestamps: same data, same bytes
+    back = read_uploaded([Upload("simulation_seed_2.zip", data)])
+    assert back.fingerprint == ds.fingerprint
+    assert back.name == "simulation (seed 2)"
+    np.testing.assert_array_equal(back.genotype_codes, ds.genotype_codes)
+    np.testing.assert_array_equal(back.phenotypes, ds.phenotypes)
+    assert back.truth is not None
+    pd_cols = ["marker", "allele", "trait"]
+    assert back.truth.causal[pd_cols].equals(ds.truth.causal[pd_cols])
+    np.testing.assert_allclose(back.truth.causal["weight"], ds.truth.causal["weight"])
+    assert back.truth.interactions.reset_index(drop=True).equals(
+        ds.truth.interactions.reset_index(drop=True)
+    )
+
+
+def test_zip_upload_limits_and_bad_zips():
+    import zipfile
+
+    from gpatlas_core.io import ReadLimits
+
+    def make(files: dict[str, bytes]) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, data in files.items():
+                zf.writestr(name, data)
+        return buf.getvalue()
+
+    with pytest.raises(DataError, match="not a valid zip"):
+        read_uploaded([Upload("data.zip", b"PK\x03\x04 not really")])
+    bomb = make({"genotypes.csv": b"0" * 5_000_000, "phenotypes.csv": b"sample,t\n"})
+    with pytest.raises(DataError, match="more than the limit"):
+        read_uploaded([Upload("bomb.zip", bomb)], limits=ReadLimits(max_uncompressed_bytes=10**6))
+    with pytest.raises(DataError, match="zip inside a zip"):
+        read_uploaded([Upload("outer.zip", make({"inner.zip": make({"a.csv": b"x"})}))])
+    with pytest.raises(DataError, match="holds no files"):
+        read_uploaded([Upload("empty.zip", make({}))])
+    many = make({f"f{i}.csv": b"x" for i in range(70)})
+    with pytest.raises(DataError, match="70 files"):
+        read_uploaded([Upload("many.zip", many)])

@@ -76,3 +76,31 @@ def test_loss_curves_scale_smoothing_and_earlier_runs() -> None:
     assert shown.y[0] == pytest.approx(0.9)  # debiased: the first point is the raw value
     over = loss_curves(losses, earlier={"run 1": losses.assign(test_loss=losses.test_loss * 2)})
     assert sum(t.name == "test, run 1" for t in over.data) == 2  # one per tier
+
+
+def test_missingness_says_when_nothing_is_missing(tiny_dataset):
+    ds = tiny_dataset
+    assert not (ds.genotype_codes < 0).any()
+    fig = pl.missingness(ds)
+    texts = [a.text for a in fig.layout.annotations]
+    assert "no missing calls" in texts
+    assert tuple(fig.layout.yaxis2.range) == (0, 100)  # not an empty -1..1 axis
+
+
+def test_maf_histogram_and_genotype_pca(tiny_dataset):
+    from gpatlas_core import tl
+
+    freqs = tl.allele_frequencies(tiny_dataset)
+    fig = pl.maf_histogram(freqs)
+    hist = fig.data[0]
+    assert len(hist.x) == tiny_dataset.n_loci and hist.xbins.start == 0
+    assert f"{tiny_dataset.n_loci:,} markers" in fig.layout.title.text
+    pca = tl.genotype_pca(tiny_dataset, n_components=4, seed=0)
+    values = tiny_dataset.phenotypes[:, 0]
+    fig = pl.genotype_pca(pca, color=values, color_label="t", pcs=(1, 3))
+    scatter, scree = fig.data
+    np.testing.assert_allclose(scatter.x, pca.scores[:, 0])
+    np.testing.assert_allclose(scatter.y, pca.scores[:, 2])
+    assert list(scree.x) == ["PC1", "PC2", "PC3", "PC4"]
+    np.testing.assert_allclose(scree.y, 100 * pca.explained)
+    assert fig.layout.xaxis.title.text.startswith("PC1 (")
