@@ -99,10 +99,10 @@ def embed_latents(
             f"perplexity must be between 1 and the number of test individuals ({n}); "
             f"got {perplexity:g}"
         )
-    x, t, _mask = run.model_inputs(dataset, rows)
+    t, _mask = run.phenotype_inputs(dataset, rows)
     codes = {
         "phenotype": run.latent_from_phenotypes(t),
-        "genotype": run.latent_from_genotypes(x),
+        "genotype": run.latent_dataset(dataset, rows),
     }
     out = {}
     for i, (name, z) in enumerate(codes.items()):
