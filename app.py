@@ -50,6 +50,11 @@ with st.sidebar:
 
 try:
     page.run()
+except MemoryError:  # not a bug: the data or the model is too large for this machine
+    from gpatlas_core.io import out_of_memory_message
+
+    log.warning("page %s ran out of memory", page.title)
+    st.error(out_of_memory_message(f"the {page.title} page") + ". Your data and results are kept.")
 except Exception as err:  # a bug: log the traceback, show one line, keep the app usable
     if os.environ.get("GPATLAS_DEBUG") == "1" or st.session_state.get("debug"):
         raise

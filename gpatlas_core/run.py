@@ -168,12 +168,50 @@ class Run:
         self, dataset: Dataset, rows: np.ndarray | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(x, t, mask)`` for ``rows`` (default: all): one-hot genotypes (float32), phenotypes on
-        the model's scale with missing cells filled, and the observed-cell mask (bool)."""
+        the model's scale with missing cells filled, and the observed-cell mask (bool).
+
+        ``x`` holds one float32 per individual and allele column; to predict many individuals
+        use :meth:`predict_dataset`, which makes the one-hot rows block by block."""
+        t, mask = self.phenotype_inputs(dataset, rows)
+        x = torch.from_numpy(dataset.onehot(rows))
+        return x, t, mask
+
+    def phenotype_inputs(
+        self, dataset: Dataset, rows: np.ndarray | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(t, mask)`` of :meth:`model_inputs`, without the genotypes."""
         self.check_dataset(dataset)
         ph = dataset.phenotypes if rows is None else dataset.phenotypes[rows]
-        x = torch.from_numpy(dataset.onehot(rows))
-        t = torch.from_numpy(self.scale(ph))
-        return x, t, torch.from_numpy(~np.isnan(ph))
+        return torch.from_numpy(self.scale(ph)), torch.from_numpy(~np.isnan(ph))
+
+    @torch.no_grad()
+    def _over_dataset(self, nets: list[nn.Module], dataset: Dataset, rows, width: int):
+        """``nets`` applied in turn to the one-hot genotypes of ``rows`` (default: all), made
+        per block of ``_EVAL_CHUNK`` individuals (the blocks :meth:`_apply` uses, so the
+        numbers are the same as from a whole one-hot matrix), never for all at once."""
+        self.check_dataset(dataset)
+        row_idx = np.arange(dataset.n_samples) if rows is None else np.asarray(rows)
+        for net in nets:
+            net.eval()
+        outs = []
+        for _pos, x in dataset.onehot_blocks(row_idx, block=_EVAL_CHUNK):
+            out = torch.from_numpy(x)
+            for net in nets:
+                out = net(out)
+            outs.append(out.numpy())
+        if not outs:
+            return np.zeros((0, width), dtype=np.float32)
+        return np.concatenate(outs)
+
+    def predict_dataset(self, dataset: Dataset, rows: np.ndarray | None = None) -> np.ndarray:
+        """P(GQ(x)) on the original scale for ``rows`` (default: all) of ``dataset``, (n, m),
+        the one-hot genotypes made block by block."""
+        return self.unscale(self._over_dataset([self.gq, self.p], dataset, rows, len(self.traits)))
+
+    def latent_dataset(self, dataset: Dataset, rows: np.ndarray | None = None) -> np.ndarray:
+        """GQ(x): latent coordinates (n, latent) for ``rows`` (default: all) of ``dataset``,
+        the one-hot genotypes made block by block."""
+        return self._over_dataset([self.gq], dataset, rows, self.config.model.latent)
 
     # ------------------------------------------------------------ predictions
     @torch.no_grad()
@@ -218,9 +256,8 @@ class Run:
                 part["sample"].to_numpy(),
             )
         rows = self.test_rows(dataset)
-        x, _t, _m = self.model_inputs(dataset, rows)
         j = list(dataset.traits).index(trait)
-        pred = self.predict_from_genotypes(x)[:, j]
+        pred = self.predict_dataset(dataset, rows)[:, j]
         return dataset.phenotypes[rows, j], pred, None, dataset.samples[rows]
 
     # -------------------------------------------------------------- evaluation
@@ -232,12 +269,11 @@ class Run:
         from .tl._baselines import lasso_baseline, qtl_linear_baseline, ridge_baseline
         from .tl._metrics import prediction_metrics
 
-        x, t, _ = self.model_inputs(dataset)
+        t, _ = self.phenotype_inputs(dataset)
         preds = {
-            "genotype_to_phenotype": self.predict_from_genotypes(x),
+            "genotype_to_phenotype": self.predict_dataset(dataset),
             "phenotype_to_phenotype": self.predict_from_phenotypes(t),
         }
-        del x
         params: dict = {}
         train, test = self.train_rows(dataset), self.test_rows(dataset)
         if baselines and train.size >= 3:

@@ -27,6 +27,10 @@ UPLOAD_TYPES = [
     "bim",
     "fam",
     "vcf",
+    "bcf",
+    "pgen",
+    "pvar",
+    "psam",
     "json",
     "zip",
 ]
@@ -49,9 +53,9 @@ def upload_tab(policy: str) -> None:
     st.markdown(
         "Upload **one** of: the files of a dataset folder (`genotypes.csv`, `phenotypes.csv`, "
         "optional `markers.csv`, `known_qtl.csv`) or a zip of such a folder (as this page offers "
-        "for download); a PLINK trio (`.bed`, `.bim`, `.fam`) with a "
-        "phenotype table; a VCF with a phenotype table. A markers table and a known-QTL table "
-        "can be added to any of them."
+        "for download); a PLINK trio (`.bed`, `.bim`, `.fam`) or a PLINK 2 trio (`.pgen`, "
+        "`.pvar`, `.psam`) with a phenotype table; a VCF or BCF with a phenotype table. A "
+        "markers table and a known-QTL table can be added to any of them."
     )
     files = st.file_uploader(
         "Files",
@@ -291,13 +295,31 @@ def reader_notes(report: dict) -> None:
             f"{' …' if n > 10 else ''}): no information for the model.",
             icon=":material/info:",
         )
+    unmatched = report.get("known_qtl_unmatched")
     dropped = report.get("known_qtl_dropped_traits")
-    if dropped:
+    if unmatched:
+        names = unmatched.get("traits", [])
+        st.warning(
+            f"{unmatched.get('rows', 0):,} of {unmatched.get('of_rows', 0):,} known QTL "
+            f"({len(names)} trait name{'' if len(names) == 1 else 's'}) match no phenotype "
+            "column and were left out: "
+            + ", ".join(map(str, names[:20]))
+            + (" …" if len(names) > 20 else ""),
+            icon=":material/info:",
+        )
+    elif dropped:
         st.warning(
             "Known-QTL rows for traits that are not in the phenotype table were left out: "
             + ", ".join(map(str, dropped[:20]))
             + (" …" if len(dropped) > 20 else ""),
             icon=":material/info:",
+        )
+    renamed = report.get("known_qtl_renamed_traits")
+    if renamed:
+        st.caption(
+            "Known-QTL trait names matched to phenotype columns: "
+            + ", ".join(f"{a} → {b}" for a, b in list(renamed.items())[:20])
+            + (" …" if len(renamed) > 20 else "")
         )
     ignored = [f for f in report.get("ignored_files") or [] if f != "dataset.json"]
     if ignored:

@@ -26,14 +26,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = Run.load(path)
     if args.recompute or not result.metrics:
-        from ._importance import _read, load_run_dataset
+        from ._importance import load_run_dataset
 
-        policy = result.info.get("missing_policy")
-        source = args.data or str(result.dataset_source or "")
-        if policy and source and (args.data or Path(source).is_dir()):
-            ds = _read(source, policy)
-        else:
-            ds = load_run_dataset(result, args.data)
+        ds = load_run_dataset(result, args.data)
         if ds.fingerprint != result.dataset_fingerprint:
             raise DataError(
                 f"the data set ({ds.name}) differs from the one the run was trained on "

@@ -14,14 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import (
-    MISSING_STATE,
-    YEAST_SAMPLE_DIR,
-    DataError,
-    Dataset,
-    load_yeast_sample,
-    read_dataset_folder,
-)
+from ..io import MISSING_STATE, DataError, Dataset, resolve_dataset
 
 PHENOTYPE_DIR = "phenotype_importance"
 
@@ -34,36 +27,49 @@ def _load_run(path: Path):
     return Run.load(path)
 
 
-def _read(spec: list[str] | str, policy: str) -> Dataset:
-    from ._info import load_data
-
-    if isinstance(spec, str):
-        if Path(spec).resolve() == Path(YEAST_SAMPLE_DIR).resolve():
-            return load_yeast_sample(missing_policy=policy)
-        return read_dataset_folder(spec, missing_policy=policy)
-    return load_data(spec, missing_policy=policy)
+def dataset_for_run(
+    source: str | list[str],
+    *,
+    allele_columns,
+    missing_policy: str | None = None,
+    explicit: bool = False,
+) -> Dataset:
+    """The data set ``source`` names, read with the run's missing-call policy (older runs,
+    which do not record it: the one whose allele columns match ``allele_columns``), through
+    the one resolver (:func:`gpatlas_core.io.resolve_dataset`)."""
+    if not source:
+        raise DataError(
+            "the run does not record its data set; pass it with --data ('yeast', a folder, or "
+            "files)"
+        )
+    policy = missing_policy
+    if policy not in ("own_state", "most_frequent"):
+        has_na = (allele_columns["allele"].astype(str) == MISSING_STATE).any()
+        policy = "own_state" if has_na else "most_frequent"
+    try:
+        ds = resolve_dataset(source, missing_policy=policy)
+    except DataError as err:
+        if explicit:
+            raise
+        raise DataError(
+            f"cannot load the run's data set (recorded source: {source}): {err}; pass it with "
+            "--data ('yeast', a folder, or files)"
+        ) from None
+    if len(ds.allele_columns) != len(allele_columns) and missing_policy is None:
+        other = "most_frequent" if policy == "own_state" else "own_state"
+        ds = resolve_dataset(source, missing_policy=other)
+    return ds
 
 
 def load_run_dataset(run, data: list[str] | None) -> Dataset:
-    """``--data`` if given, else the data set recorded in the run (a folder or the sample).
-
-    The missing-call policy is the one whose allele columns match the run's.
-    """
-    spec: list[str] | str
-    if data:
-        spec = data
-    else:
-        source = str(run.dataset_source or "")
-        if not source or not Path(source).is_dir():
-            raise DataError(
-                f"cannot find the run's data set (recorded source: {source or 'none'}); "
-                "pass it with --data ('yeast', a dataset folder, or files)"
-            )
-        spec = source
-    has_na = (run.allele_columns["allele"].astype(str) == MISSING_STATE).any()
-    ds = _read(spec, "own_state" if has_na else "most_frequent")
-    if len(ds.allele_columns) != len(run.allele_columns):
-        ds = _read(spec, "most_frequent" if has_na else "own_state")
+    """``--data`` if given, else the data set recorded in the run (``dataset_source``: the
+    shipped sample, a folder in any layout, or files), checked against the run."""
+    ds = dataset_for_run(
+        data or str(run.dataset_source or ""),
+        allele_columns=run.allele_columns,
+        missing_policy=run.info.get("missing_policy"),
+        explicit=bool(data),
+    )
     run.check_dataset(ds)
     return ds
 
@@ -193,7 +199,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--data",
         nargs="+",
         metavar="DATA",
-        help="the run's data: 'yeast', a dataset folder, or files (default: the run's record)",
+        help="the run's data: 'yeast', a folder, or files (default: the run's record)",
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress or summary")

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from ..io import DataError, Dataset, load_yeast_sample, read_dataset_folder, read_uploaded
+from ..io import Dataset, describe_spec, resolve_dataset
+
+DATA_HELP = (
+    "'yeast' (the shipped BY x RM sample), a folder (a dataset folder, or a folder holding "
+    "BY x RM, VCF/BCF, PLINK or PLINK 2 files with a phenotype table), or files"
+)
 
 
 def load_data(spec: list[str], *, missing_policy: str = "own_state") -> Dataset:
-    """Load ``yeast`` (the shipped sample), a dataset folder, or a set of files.
-
-    A set of files is recognised from the names like an upload: a BY x RM pair
-    (``*GenoData*`` + ``*PhenoData*``), a VCF + phenotype table, a PLINK trio + phenotype
-    table, or ``genotypes.csv`` + ``phenotypes.csv``.
+    """Load ``yeast`` (the shipped sample), a folder in any supported layout, or a set of
+    files (recognised from their names like an upload): :func:`gpatlas_core.io.resolve_dataset`.
     """
-    if len(spec) == 1 and spec[0].lower() == "yeast" and not Path(spec[0]).exists():
-        return load_yeast_sample(missing_policy=missing_policy)
-    if len(spec) == 1 and Path(spec[0]).is_dir():
-        return read_dataset_folder(spec[0], missing_policy=missing_policy)
-    for s in spec:
-        if not Path(s).is_file():
-            raise DataError(f"{s}: no such file or folder (expected 'yeast', a folder or files)")
-    return read_uploaded([Path(s) for s in spec], missing_policy=missing_policy)
+    return resolve_dataset(spec, missing_policy=missing_policy)
 
 
 def _pct(x: float) -> str:
@@ -36,7 +30,7 @@ def describe(ds: Dataset) -> list[str]:
     r = ds.report
     lines = [
         f"dataset:            {s['name']}",
-        f"source:             {ds.source}",
+        f"source:             {describe_spec(ds.source)}",
         f"samples:            {s['samples']:,}",
         f"markers:            {s['markers']:,} on {s['chromosomes']} chromosome(s)",
         f"allele columns:     {s['allele_columns']:,} (missing calls: {ds.missing_policy})",
@@ -54,7 +48,14 @@ def describe(ds: Dataset) -> list[str]:
             if n:
                 shown = ", ".join(map(str, r[f"unmatched_{side}_ids"][:5]))
                 lines.append(f"  only in {side} file: {n:,} (e.g. {shown})")
-    lines.append(f"known QTL:          {s['known_qtl']:,}")
+    unmatched = r.get("known_qtl_unmatched")
+    if unmatched:
+        lines.append(
+            f"known QTL:          {s['known_qtl']:,} of {unmatched['of_rows']:,} "
+            "(the others name no phenotype column)"
+        )
+    else:
+        lines.append(f"known QTL:          {s['known_qtl']:,}")
     if ds.truth is not None:
         lines.append(
             f"truth:              {ds.truth.causal[['marker', 'trait']].drop_duplicates().shape[0]:,}"
@@ -66,9 +67,22 @@ def describe(ds: Dataset) -> list[str]:
     ):
         if key in r:
             lines.append(f"note: {r[key]['count']:,} {label} (e.g. {r[key]['examples'][0]})")
-    if r.get("known_qtl_dropped_traits"):
+    if unmatched:
+        names = ", ".join(unmatched["traits"])
+        lines.append(
+            f"note: {unmatched['rows']:,} known QTL ({len(unmatched['traits'])} trait "
+            f"name(s)) match no phenotype column and are left out: {names}"
+        )
+    elif r.get("known_qtl_dropped_traits"):
         lines.append(
             f"note: known QTL dropped for traits not in the data: {r['known_qtl_dropped_traits']}"
+        )
+    renamed = r.get("known_qtl_renamed_traits")
+    if renamed:
+        shown = ", ".join(f"{a} -> {b}" for a, b in list(renamed.items())[:8])
+        lines.append(
+            f"note: known-QTL trait names matched leniently: {shown}"
+            + (" ..." if len(renamed) > 8 else "")
         )
     return lines
 
@@ -88,11 +102,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "info",
         help="show what a data set contains",
         description="Show sizes, missingness and sample matching of a data set. DATA is "
-        "'yeast' (the shipped BY x RM sample), a dataset folder, or files (a BY x RM "
-        "GenoData + PhenoData pair, a VCF + phenotype table, a PLINK .bed/.bim/.fam + "
-        "phenotype table).",
+        "'yeast' (the shipped BY x RM sample), a folder, or files (a BY x RM "
+        "GenoData + PhenoData pair, a VCF/BCF + phenotype table, a PLINK .bed/.bim/.fam or "
+        "PLINK 2 .pgen/.pvar/.psam + phenotype table, genotypes.csv + phenotypes.csv).",
     )
-    p.add_argument("data", nargs="+", metavar="DATA", help="'yeast', a folder, or files")
+    p.add_argument("data", nargs="+", metavar="DATA", help=DATA_HELP)
     p.add_argument(
         "--missing-policy",
         choices=("own_state", "most_frequent"),

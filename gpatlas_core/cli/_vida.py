@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import DataError, Dataset, load_yeast_sample, read_dataset_folder
+from ..io import DataError, Dataset, spec_exists
 from ..tl._vida import vida
 from ..tl._vida_candidates import (
     candidates_above_percentile,
@@ -48,20 +48,38 @@ def _allele_columns(run_dir: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"marker": str, "allele": str}, keep_default_na=False)
 
 
-def _load_dataset(run_dir: Path, explicit: str | None) -> Dataset | None:
-    """The run's dataset: ``--dataset``, else the folder recorded in the run, else None."""
-    if explicit:
-        if explicit == "yeast-sample":
-            return load_yeast_sample()
-        return read_dataset_folder(explicit)
+def _load_dataset(
+    run_dir: Path, explicit: list[str] | None, columns: pd.DataFrame
+) -> Dataset | None:
+    """The run's dataset: ``--dataset``, else the one recorded in the run (through the one
+    resolver, with the run's missing-call policy); None when the run records none that is
+    here (VIDA then runs on the matrix alone). Its allele columns must be the run's."""
+    from ._importance import dataset_for_run
+
     try:
         meta = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        meta = {}
+    source = str(meta.get("dataset", {}).get("source", "") or "")
+    policy = (meta.get("info") or {}).get("missing_policy")
+    if not explicit and not (source and spec_exists(source)):
         return None
-    source = str(meta.get("dataset", {}).get("source", ""))
-    if source and Path(source).is_dir():
-        return read_dataset_folder(source)
-    return None
+    ds = dataset_for_run(
+        explicit or source, allele_columns=columns, missing_policy=policy, explicit=bool(explicit)
+    )
+    same = (
+        len(ds.allele_columns) == len(columns)
+        and (
+            ds.allele_columns["marker"].astype(str).to_numpy()
+            == columns["marker"].astype(str).to_numpy()
+        ).all()
+    )
+    if not same:
+        raise DataError(
+            f"dataset {ds.name!r} has {len(ds.allele_columns):,} allele columns; this run "
+            f"expects {len(columns):,} with the same markers in the same order"
+        )
+    return ds
 
 
 def _candidates(args, ds: Dataset | None, matrix: np.ndarray, columns: pd.DataFrame):
@@ -97,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
             f"{run_dir / MATRIX_FILE}: {matrix.shape[1]} columns, but the run has "
             f"{len(columns)} allele columns"
         )
-    ds = _load_dataset(run_dir, args.dataset)
+    ds = _load_dataset(run_dir, args.dataset, columns)
     cand, how = _candidates(args, ds, matrix, columns)
     print(f"VIDA on {cand.size:,} candidate columns ({how}) x {matrix.shape[0]:,} individuals")
     scores = vida(
@@ -169,8 +187,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--grid", action="store_true", help="grid search (needs simulation truth)")
     p.add_argument(
         "--dataset",
-        metavar="PATH",
-        help="dataset folder (or 'yeast-sample'); default: the folder recorded in the run",
+        "--data",
+        nargs="+",
+        metavar="DATA",
+        help="the run's data: 'yeast', a folder, or files; default: the one recorded in the run",
     )
     p.add_argument(
         "--seed",

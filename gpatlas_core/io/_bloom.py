@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._dataset import Dataset, MissingPolicy
-from ._limits import ReadLimits, Source, display_name, read_blob
+from ._limits import ReadLimits, Source, display_name
 from ._maps import read_known_qtl
 from ._match import assemble, check_policy
 from ._numeric import parse_numeric_table
@@ -44,7 +44,9 @@ def read_bloom(
         Optional known-QTL table (:func:`read_known_qtl`); rows for other traits are dropped
         and listed in ``report["known_qtl_dropped_traits"]``.
     qtl_aliases
-        Known-QTL trait name -> phenotype trait name, for names that differ.
+        Known-QTL trait name -> phenotype trait name, for names that differ (default: the
+        one pair the Bloom et al. 2013 files name differently, :data:`YEAST_QTL_ALIASES`;
+        an alias only applies when its target is a phenotype column).
     missing_policy, limits
         See :class:`Dataset` and :class:`ReadLimits`.
     name
@@ -52,25 +54,24 @@ def read_bloom(
     """
     check_policy(missing_policy)
     limits = limits or ReadLimits()
-    gblob = read_blob(geno, limits=limits)
-    table = parse_genotype_table(gblob, limits=limits, markers_as_rows=True)
-    pblob = read_blob(pheno, limits=limits)
-    ptable = parse_numeric_table(pblob, limits=limits)
+    table = parse_genotype_table(geno, limits=limits, markers_as_rows=True)
+    ptable = parse_numeric_table(pheno, limits=limits)
     qtl = None
     if known_qtl is not None:
-        qtl = read_known_qtl(known_qtl, traits=ptable.columns, aliases=qtl_aliases, limits=limits)
+        aliases = YEAST_QTL_ALIASES if qtl_aliases is None else qtl_aliases
+        qtl = read_known_qtl(known_qtl, traits=ptable.columns, aliases=aliases, limits=limits)
     return assemble(
         table,
         ptable,
-        geno_name=gblob.name,
-        pheno_name=pblob.name,
+        geno_name=table.name,
+        pheno_name=ptable.name,
         known_qtl=qtl,
         missing_policy=missing_policy,
         name=name or display_name(geno),
-        source=f"BYxRM layout: {gblob.name}, {pblob.name}",
+        source=f"BYxRM layout: {table.name}, {ptable.name}",
         report={
             "format": "bloom",
-            "encoding": {gblob.name: gblob.encoding, pblob.name: pblob.encoding},
+            "encoding": {table.name: table.encoding, ptable.name: ptable.encoding},
         },
     )
 

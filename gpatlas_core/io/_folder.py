@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from ._dataset import DataError, Dataset, MissingPolicy, Truth
-from ._limits import ReadLimits, Source, read_blob
-from ._maps import _read_rows, read_known_qtl, read_markers
+from ._limits import ReadLimits, Source
+from ._maps import read_known_qtl, read_markers, read_rows
 from ._match import assemble, check_policy
 from ._numeric import parse_numeric_table
 from ._tables import parse_genotype_table
@@ -64,17 +64,16 @@ def _find_file(root: Path, stem: str) -> Path | None:
 
 
 def _read_truth(causal: Source, interactions: Source | None, limits: ReadLimits) -> Truth:
-    cblob = read_blob(causal, limits=limits)
-    header, rows = _read_rows(cblob, limits)
+    cname, header, rows, _lines = read_rows(causal, limits)
     need = ["marker", "allele", "trait", "weight"]
     lower = [h.lower() for h in header]
     if any(c not in lower for c in need):
-        raise DataError(f"{cblob.name}: line 1: expected columns {', '.join(need)}")
+        raise DataError(f"{cname}: line 1: expected columns {', '.join(need)}")
     idx = [lower.index(c) for c in need]
     try:
         weights = np.array([float(r[idx[3]]) for r in rows], dtype=np.float64)
     except ValueError as err:
-        raise DataError(f"{cblob.name}: column 'weight': {err}; expected numbers") from None
+        raise DataError(f"{cname}: column 'weight': {err}; expected numbers") from None
     causal_df = pd.DataFrame(
         {
             c: pd.Series([r[i] for r in rows], dtype=object)
@@ -86,11 +85,10 @@ def _read_truth(causal: Source, interactions: Source | None, limits: ReadLimits)
     if interactions is None:
         inter = pd.DataFrame({c: pd.Series([], dtype=object) for c in need_i})
     else:
-        iblob = read_blob(interactions, limits=limits)
-        header, rows = _read_rows(iblob, limits)
+        iname, header, rows, _lines = read_rows(interactions, limits)
         lower = [h.lower() for h in header]
         if any(c not in lower for c in need_i):
-            raise DataError(f"{iblob.name}: line 1: expected columns {', '.join(need_i)}")
+            raise DataError(f"{iname}: line 1: expected columns {', '.join(need_i)}")
         inter = pd.DataFrame(
             {c: pd.Series([r[lower.index(c)] for r in rows], dtype=object) for c in need_i}
         )
@@ -121,10 +119,10 @@ def read_folder_files(
                 for m, a in zip(markers["marker"], markers["alleles"], strict=True)
             }
             markers = markers.drop(columns="alleles")
-    gblob = read_blob(files["genotypes"], limits=limits)
-    table = parse_genotype_table(gblob, limits=limits, markers_as_rows=False, declared=declared)
-    pblob = read_blob(files["phenotypes"], limits=limits)
-    ptable = parse_numeric_table(pblob, limits=limits)
+    table = parse_genotype_table(
+        files["genotypes"], limits=limits, markers_as_rows=False, declared=declared
+    )
+    ptable = parse_numeric_table(files["phenotypes"], limits=limits)
     qtl = None
     if "known_qtl" in files:
         qtl = read_known_qtl(files["known_qtl"], traits=ptable.columns, limits=limits)
@@ -134,8 +132,8 @@ def read_folder_files(
     return assemble(
         table,
         ptable,
-        geno_name=gblob.name,
-        pheno_name=pblob.name,
+        geno_name=table.name,
+        pheno_name=ptable.name,
         markers=markers,
         known_qtl=qtl,
         truth=truth,
@@ -144,7 +142,7 @@ def read_folder_files(
         source=source,
         report={
             "format": "folder",
-            "encoding": {gblob.name: gblob.encoding, pblob.name: pblob.encoding},
+            "encoding": {table.name: table.encoding, ptable.name: ptable.encoding},
         },
     )
 

@@ -1,23 +1,32 @@
 """Getting bytes in safely: size limits, file-type sniffing, streaming gunzip, text decoding.
 
-Nothing here ever unpickles or executes anything: binary formats are recognised by their
-magic bytes and refused with a message.
+Every input is read as a stream of blocks (:class:`ByteStream`): a gzipped file is
+decompressed block by block and stops at the decompression limit, text is sniffed for binary
+formats in its first bytes and normalised to UTF-8 as it goes, so no reader ever holds a whole
+decompressed file. Nothing here ever unpickles or executes anything: binary formats are
+recognised by their magic bytes and refused with a message.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from ._dataset import DataError
+from ._memory import genotype_budget
 
-__all__ = ["Blob", "ReadLimits", "display_name", "read_blob"]
+__all__ = ["Blob", "ByteStream", "ReadLimits", "display_name", "read_blob"]
 
 _MiB = 1024 * 1024
+_GiB = 1024 * _MiB
+_BLOCK = _MiB
+_SNIFF = 16384
 
 
 @dataclass(frozen=True)
@@ -34,13 +43,62 @@ class ReadLimits:
         Largest number of samples and of markers (loci).
     max_columns
         Largest number of columns in any delimited table header.
+    max_genotype_bytes
+        Largest compact genotype matrix (samples x markers, one byte each). None: an eighth
+        of the memory this process may use (:func:`~gpatlas_core.io.usable_memory`), since
+        training needs several times the matrix. Checked from the headers (``.fam``/``.bim``,
+        ``.psam``/``.pvar``, VCF header and record count) before the genotypes are parsed,
+        and while a table is read, so a file that would not fit is refused early.
     """
 
-    max_upload_bytes: int = 1024 * _MiB
-    max_uncompressed_bytes: int = 4096 * _MiB
+    max_upload_bytes: int = 64 * _GiB
+    max_uncompressed_bytes: int = 512 * _GiB
     max_samples: int = 200_000
     max_markers: int = 500_000
     max_columns: int = 500_001
+    max_genotype_bytes: int | None = None
+
+    def genotype_budget(self) -> tuple[int, str]:
+        """``(bytes, why)``: the genotype-matrix limit and where it comes from, for messages."""
+        if self.max_genotype_bytes is not None:
+            return int(self.max_genotype_bytes), "the reader's limit"
+        return genotype_budget()
+
+    def check_count(
+        self,
+        name: str,
+        what: Literal["sample", "marker"],
+        count: int,
+        *,
+        exact: bool = True,
+        where: str = "",
+    ) -> None:
+        """Refuse ``count`` samples or markers above ``max_samples`` / ``max_markers``
+        (``exact=False``: the count read so far, the reader stops there; ``where`` says where,
+        e.g. ``" (line 4)"``)."""
+        limit = self.max_samples if what == "sample" else self.max_markers
+        if count > limit:
+            what_s = f"{what}s"
+            raise DataError(
+                f"{name}: {'' if exact else 'at least '}{count:,} {what_s}{where}, more than the "
+                f"limit of {limit:,} {what_s}; refused"
+                + ("" if exact else " before reading the rest")
+            )
+
+    def check_genotypes(self, name: str, n: int, n_loci: int, *, exact: bool = True) -> None:
+        """Refuse ``n`` samples x ``n_loci`` markers when the compact matrix would exceed
+        :meth:`genotype_budget` (``exact=False``: the counts are the ones read so far)."""
+        cells = int(n) * int(n_loci)
+        budget, why = self.genotype_budget()
+        if cells > budget:
+            what = "" if exact else "at least "
+            when = "before reading the genotypes" if exact else "before reading the rest"
+            raise DataError(
+                f"{name}: {what}{n:,} samples x {n_loci:,} markers = {cells:,} genotype bytes "
+                f"(int8 codes), more than the memory limit of {budget:,} bytes ({why}); "
+                f"refused {when}. Use fewer markers (e.g. LD-pruned) or samples, or a "
+                "machine with more memory (README, 'Memory')"
+            )
 
 
 DEFAULT_LIMITS = ReadLimits()
@@ -61,6 +119,8 @@ class Blob:
 
 def display_name(src: Source) -> str:
     """A short name for messages: the file name of a path, or the ``.name`` of a file-like."""
+    if isinstance(src, Blob):
+        return src.name
     if isinstance(src, str | os.PathLike):
         return Path(src).name
     name = getattr(src, "name", None)
@@ -83,7 +143,8 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"MZ", "a Windows executable"),
     (b"\xd0\xcf\x11\xe0", "an old Excel/Office document"),
     (b"l\x1b\x01", "a PLINK .bed file"),
-    (b"BCF", "a BCF file (convert it to VCF)"),
+    (b"l\x1b", "a PLINK 2 .pgen file"),
+    (b"BCF", "a BCF file (load it as VCF/BCF)"),
 )
 
 
@@ -111,7 +172,7 @@ def _looks_utf16(sample: bytes) -> bool:
 
 def _stored_size(src: Source) -> int | None:
     if isinstance(src, str | os.PathLike):
-        return os.path.getsize(src)
+        return os.path.getsize(src) if os.path.isfile(src) else None
     size = getattr(src, "size", None)
     if isinstance(size, int):
         return size
@@ -133,7 +194,18 @@ def _stored_size(src: Source) -> int | None:
     return None
 
 
-def _open_binary(src: Source, name: str) -> tuple[BinaryIO, bool]:
+def check_stored_size(src: Source, limits: ReadLimits) -> int | None:
+    """The stored size of ``src`` (None when unknown), refused above ``max_upload_bytes``."""
+    size = _stored_size(src)
+    if size is not None and size > limits.max_upload_bytes:
+        raise DataError(
+            f"{display_name(src)}: {size:,} bytes is larger than the upload limit of "
+            f"{limits.max_upload_bytes:,} bytes; refused"
+        )
+    return size
+
+
+def open_binary(src: Source, name: str) -> tuple[BinaryIO, bool]:
     """A binary handle positioned at the start; bool = we opened it (and must close it)."""
     if isinstance(src, str | os.PathLike):
         path = Path(src)
@@ -154,128 +226,233 @@ def _open_binary(src: Source, name: str) -> tuple[BinaryIO, bool]:
     return src, False
 
 
-def _read_capped(fh: BinaryIO, cap: int, name: str, what: str) -> bytes:
-    chunks, total = [], 0
-    while True:
-        chunk = fh.read(_MiB)
-        if not chunk:
-            break
-        if isinstance(chunk, str):
-            raise DataError(f"{name}: expected binary file content, got text")
-        total += len(chunk)
-        if total > cap:
-            raise DataError(f"{name}: {what} larger than the limit of {cap:,} bytes; refused")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _gunzip(raw: bytes, cap: int, name: str) -> bytes:
-    """Decompress all gzip members of ``raw``, streaming, stopping past ``cap`` bytes."""
-    out: list[bytes] = []
+def _raw_blocks(src: Source, name: str, cap: int) -> Iterator[bytes]:
+    """The stored bytes in blocks, refused past ``cap`` bytes."""
+    if isinstance(src, Blob):
+        yield src.data
+        return
+    fh, owned = open_binary(src, name)
     total = 0
-    data = raw
-    while data:
-        dec = zlib.decompressobj(wbits=31)
-        pos = 0
-        while pos < len(data) and not dec.eof:
-            piece = data[pos : pos + _MiB]
-            pos += len(piece)
+    try:
+        while True:
+            chunk = fh.read(_BLOCK)
+            if not chunk:
+                break
+            if isinstance(chunk, str):
+                raise DataError(f"{name}: expected binary file content, got text")
+            total += len(chunk)
+            if total > cap:
+                raise DataError(f"{name}: file is larger than the limit of {cap:,} bytes; refused")
+            yield chunk
+    finally:
+        if owned:
+            fh.close()
+
+
+def _gunzip_blocks(raw: Iterator[bytes], cap: int, name: str) -> Iterator[bytes]:
+    """Decompress every gzip member of the stream ``raw``, block by block, stopping past
+    ``cap`` bytes out; bytes after the last member that are not gzip are ignored."""
+    dec = zlib.decompressobj(wbits=31)
+    total = 0
+    ended = False  # the last member ended exactly at a block boundary
+    for data in raw:
+        if ended:
+            if not data.startswith(b"\x1f\x8b"):
+                return
+            dec, ended = zlib.decompressobj(wbits=31), False
+        while data:
             try:
-                chunk = dec.decompress(piece, cap + 1 - total)
-                while True:
-                    total += len(chunk)
-                    if total > cap:
-                        raise DataError(
-                            f"{name}: decompresses to more than the limit of {cap:,} bytes "
-                            "(possibly a gzip bomb); refused"
-                        )
-                    out.append(chunk)
-                    if not dec.unconsumed_tail:
-                        break
-                    chunk = dec.decompress(dec.unconsumed_tail, cap + 1 - total)
+                out = dec.decompress(data, _BLOCK)
             except zlib.error as err:
                 raise DataError(f"{name}: corrupt gzip data ({err})") from None
-        if not dec.eof:
-            raise DataError(f"{name}: truncated gzip file (the stream ends early)")
-        rest = dec.unused_data + data[pos:]
-        data = rest if rest.startswith(b"\x1f\x8b") else b""
-    return b"".join(out)
+            if out:
+                total += len(out)
+                if total > cap:
+                    raise DataError(
+                        f"{name}: decompresses to more than the limit of {cap:,} bytes "
+                        "(possibly a gzip bomb); refused"
+                    )
+                yield out
+            if dec.eof:
+                data = dec.unused_data
+                if not data:
+                    ended = True
+                elif data.startswith(b"\x1f\x8b"):
+                    dec = zlib.decompressobj(wbits=31)
+                else:
+                    return
+            else:
+                data = dec.unconsumed_tail
+    if not ended and not dec.eof:
+        raise DataError(f"{name}: truncated gzip file (the stream ends early)")
 
 
-def _decode(data: bytes, name: str) -> tuple[bytes, str]:
-    """Return UTF-8 bytes and the encoding they were read in."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data, enc = data[3:], "utf-8-sig"
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(data[:8192]):
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            enc = "utf-16"
+def _utf8_cut(block: bytes) -> int:
+    """Length of the part of ``block`` that ends on a complete UTF-8 sequence."""
+    for back in range(1, min(4, len(block)) + 1):
+        b = block[-back]
+        if b < 0x80:
+            return len(block)
+        if b >= 0xC0:
+            need = 2 if b < 0xE0 else 3 if b < 0xF0 else 4
+            return len(block) if need <= back else len(block) - back
+    return len(block)
+
+
+class ByteStream:
+    """One input as checked, decompressed (and, for text, UTF-8) blocks of bytes.
+
+    Iterating checks the stored size (before reading), decompresses gzip as it goes (stopping
+    past ``max_uncompressed_bytes``), and for text refuses binary formats by their first bytes
+    and transcodes UTF-16 (with or without BOM) or Windows-1252 to UTF-8. ``encoding`` and
+    ``compressed`` are known once the first block is out.
+    """
+
+    def __init__(self, src: Source, *, limits: ReadLimits | None = None, text: bool = True):
+        self.src = src
+        self.limits = limits or DEFAULT_LIMITS
+        self.text = text
+        self.name = display_name(src)
+        self.encoding = "utf-8"
+        self.compressed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        lim, name = self.limits, self.name
+        size = check_stored_size(self.src, lim)
+        raw = _raw_blocks(self.src, name, lim.max_upload_bytes)
+        first = next(raw, b"")
+        while len(first) < 2:  # a file-like may hand out tiny reads
+            more = next(raw, b"")
+            if not more:
+                break
+            first += more
+        if not first:
+            raise DataError(f"{name}: the file is empty")
+        self.compressed = first.startswith(b"\x1f\x8b")
+
+        def chained() -> Iterator[bytes]:
+            yield first
+            yield from raw
+
+        if self.compressed:
+            blocks = _gunzip_blocks(chained(), lim.max_uncompressed_bytes, name)
         else:
-            enc = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"
-        try:
-            return data.decode(enc).encode("utf-8"), enc
-        except UnicodeDecodeError as err:
-            raise DataError(
-                f"{name}: looks like UTF-16 text but cannot be decoded ({err})"
-            ) from None
-    else:
-        enc = "utf-8"
-    try:
-        data.decode("utf-8")
-        return data, enc
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace").encode("utf-8"), "cp1252"
+            if size is not None and size > lim.max_uncompressed_bytes:
+                raise DataError(
+                    f"{name}: {size:,} bytes is larger than the limit of "
+                    f"{lim.max_uncompressed_bytes:,} bytes; refused"
+                )
+            blocks = self._capped(chained())
+        yield from self._decoded(blocks) if self.text else self._checked(blocks)
+
+    def _capped(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
+        cap, total = self.limits.max_uncompressed_bytes, 0
+        for b in blocks:
+            total += len(b)
+            if total > cap:
+                raise DataError(f"{self.name}: more than the limit of {cap:,} bytes; refused")
+            yield b
+
+    def _head(self, blocks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+        """At least :data:`_SNIFF` bytes from the front (or all there are), and the rest."""
+        head = b""
+        for b in blocks:
+            head += b
+            if len(head) >= _SNIFF:
+                break
+        if self.compressed and head.startswith(b"\x1f\x8b"):
+            raise DataError(f"{self.name}: gzip inside gzip is not supported; decompress it once")
+        if not head:
+            raise DataError(f"{self.name}: the file is empty after decompression")
+        return head, blocks
+
+    def _checked(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
+        head, rest = self._head(blocks)
+        self.encoding = "binary"
+        yield head
+        yield from rest
+
+    def _decoded(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
+        name = self.name
+        head, rest = self._head(blocks)
+        kind = _binary_kind(head)
+        if kind is not None:
+            raise DataError(f"{name}: this is {kind}, not a text table; expected delimited text")
+        any_data = False
+
+        def note(b: bytes) -> bytes:
+            nonlocal any_data
+            if not any_data and b.strip():
+                any_data = True
+            return b
+
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(head[:8192]):
+            if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+                enc = "utf-16"
+            else:
+                enc = "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
+            self.encoding = enc
+            dec = codecs.getincrementaldecoder(enc)()
+            try:
+                for b in _chain(head, rest):
+                    out = dec.decode(b)
+                    if out:
+                        yield note(out.encode("utf-8"))
+                tail = dec.decode(b"", final=True)
+                if tail:
+                    yield note(tail.encode("utf-8"))
+            except UnicodeDecodeError as err:
+                raise DataError(
+                    f"{name}: looks like UTF-16 text but cannot be decoded ({err})"
+                ) from None
+        else:
+            if head.startswith(b"\xef\xbb\xbf"):
+                head, self.encoding = head[3:], "utf-8-sig"
+            carry = b""
+            cp1252 = False
+            for b in _chain(head, rest):
+                if cp1252:
+                    yield note(b.decode("cp1252", errors="replace").encode("utf-8"))
+                    continue
+                b = carry + b
+                cut = _utf8_cut(b)
+                part, carry = b[:cut], b[cut:]
+                try:
+                    part.decode("utf-8")
+                except UnicodeDecodeError:
+                    cp1252, self.encoding = True, "cp1252"
+                    part, carry = b, b""
+                    yield note(part.decode("cp1252", errors="replace").encode("utf-8"))
+                    continue
+                if part:
+                    yield note(part)
+            if carry:
+                try:
+                    carry.decode("utf-8")
+                    yield note(carry)
+                except UnicodeDecodeError:
+                    self.encoding = "cp1252"
+                    yield note(carry.decode("cp1252", errors="replace").encode("utf-8"))
+        if not any_data:
+            raise DataError(f"{name}: the file contains no data (only whitespace)")
+
+
+def _chain(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield head
+    yield from rest
 
 
 def read_blob(src: Source, *, limits: ReadLimits | None = None, text: bool = True) -> Blob:
-    """Read one input fully into memory as checked, decompressed (and, for text, UTF-8) bytes.
-
-    Parameters
-    ----------
-    src
-        A path or a binary file-like object (Streamlit UploadedFile, BytesIO, ...).
-    limits
-        Size limits; :data:`DEFAULT_LIMITS` when None.
-    text
-        Whether the content must be text (binary formats are then refused by magic bytes).
+    """Read one (small) input fully into memory as checked, decompressed (and, for text,
+    UTF-8) bytes; large inputs are read block by block through :class:`ByteStream`.
 
     Raises
     ------
     DataError
         Missing, empty, too large, corrupt, or binary where text was expected.
     """
-    limits = limits or DEFAULT_LIMITS
-    name = display_name(src)
-    size = _stored_size(src)
-    if size is not None and size > limits.max_upload_bytes:
-        raise DataError(
-            f"{name}: {size:,} bytes is larger than the upload limit of "
-            f"{limits.max_upload_bytes:,} bytes; refused"
-        )
-    fh, owned = _open_binary(src, name)
-    try:
-        raw = _read_capped(fh, limits.max_upload_bytes, name, "file is")
-    finally:
-        if owned:
-            fh.close()
-    if not raw:
-        raise DataError(f"{name}: the file is empty")
-    compressed = raw.startswith(b"\x1f\x8b")
-    data = _gunzip(raw, limits.max_uncompressed_bytes, name) if compressed else raw
-    if compressed and data.startswith(b"\x1f\x8b"):
-        raise DataError(f"{name}: gzip inside gzip is not supported; decompress it once")
-    if not data:
-        raise DataError(f"{name}: the file is empty after decompression")
-    if len(data) > limits.max_uncompressed_bytes:
-        raise DataError(
-            f"{name}: {len(data):,} bytes is larger than the limit of "
-            f"{limits.max_uncompressed_bytes:,} bytes; refused"
-        )
-    if not text:
-        return Blob(name, data, "binary", compressed)
-    kind = _binary_kind(data[:16384])
-    if kind is not None:
-        raise DataError(f"{name}: this is {kind}, not a text table; expected delimited text")
-    utf8, enc = _decode(data, name)
-    if not utf8.strip():
-        raise DataError(f"{name}: the file contains no data (only whitespace)")
-    return Blob(name, utf8, enc, compressed)
+    if isinstance(src, Blob):
+        return src
+    stream = ByteStream(src, limits=limits, text=text)
+    data = b"".join(stream)
+    return Blob(stream.name, data, stream.encoding, stream.compressed)

@@ -9,15 +9,17 @@ import numpy as np
 import pandas as pd
 
 from ._dataset import DataError
-from ._limits import Blob, ReadLimits, Source, read_blob
-from ._tables import MISSING_TOKENS, detect_delimiter, split_fields, split_lines
+from ._limits import ByteStream, ReadLimits, Source
+from ._text import MISSING_TOKENS, Records
 
 __all__ = [
     "UNKNOWN_CHROMOSOME",
     "markers_from_names",
+    "match_traits",
     "normalize_chromosomes",
     "read_known_qtl",
     "read_markers",
+    "trait_key",
 ]
 
 UNKNOWN_CHROMOSOME = "unknown"
@@ -96,33 +98,56 @@ def markers_from_names(names: Sequence[str]) -> pd.DataFrame:
     )
 
 
-def _read_rows(blob: Blob, limits: ReadLimits) -> tuple[list[str], list[list[str]]]:
-    lines = [ln for ln in split_lines(blob) if not ln.startswith(b"#")]
-    if not lines:
-        raise DataError(f"{blob.name}: no header line")
-    delim = detect_delimiter(lines[0][: 1 << 20], blob.name, whitespace_ok=True)
-    header = split_fields(lines[0], delim)
+def read_rows(src: Source, limits: ReadLimits) -> tuple[str, list[str], list[list[str]], list[int]]:
+    """``(name, header, rows, line numbers)`` of a small delimited table (``#`` lines skipped);
+    every row must have the header's number of fields."""
+    recs = Records(ByteStream(src, limits=limits), skip_comments=True, sniff=False)
+    name, header = recs.name, recs.header
     if len(header) > limits.max_columns:
-        raise DataError(f"{blob.name}: the header has {len(header):,} columns; refused")
-    rows = []
-    for k, ln in enumerate(lines[1:], start=2):
-        fields = split_fields(ln, delim)
+        raise DataError(f"{name}: the header has {len(header):,} columns; refused")
+    rows, lines = [], []
+    for k, fields in recs:
         if len(fields) != len(header):
             raise DataError(
-                f"{blob.name}: line {k} has {len(fields)} fields; expected {len(header)} like "
-                "the header"
+                f"{name}: line {k} has {len(fields)} fields; expected {len(header)} like the header"
             )
         rows.append(fields)
-    return header, rows
+        lines.append(k)
+    return name, header, rows, lines
 
 
 def _key(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-def _trait_key(text: str) -> str:
-    key = _key(text)
-    return key[1:] if len(key) > 1 and key[0] == "x" and key[1].isdigit() else key
+def trait_key(text: str) -> str:
+    """The lenient form of a trait name: lower case, letters and digits only, without the
+    ``X`` R's ``make.names`` puts before a name that starts with a digit or a symbol
+    (``4NQO``, ``X4NQO``, ``x4NQO`` and ``YPD:37C`` / ``YPD.37C`` / ``ypd_37c`` agree)."""
+    raw = str(text).strip()
+    if len(raw) > 1 and raw[0] in "Xx" and not raw[1].isalpha():
+        raw = raw[1:]
+    return _key(raw)
+
+
+def match_traits(
+    names: Iterable[str], traits: Sequence[str], aliases: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Name -> trait for the names that are not traits themselves but match one: through
+    ``aliases``, else by :func:`trait_key` when exactly one trait has that key."""
+    known = set(traits)
+    by_key: dict[str, list[str]] = {}
+    for t in traits:
+        by_key.setdefault(trait_key(t), []).append(t)
+    out: dict[str, str] = {}
+    for name in sorted(set(names) - known):
+        target = (aliases or {}).get(name)
+        if target not in known:
+            hits = by_key.get(trait_key(name), [])
+            target = hits[0] if len(hits) == 1 else None
+        if target is not None:
+            out[name] = target
+    return out
 
 
 def _find(header: list[str], *candidates: str, contains: tuple[str, ...] = ()) -> int | None:
@@ -136,7 +161,7 @@ def _find(header: list[str], *candidates: str, contains: tuple[str, ...] = ()) -
     return None
 
 
-def _int_column(values: list[str], name: str, col: str, first_line: int = 2) -> np.ndarray:
+def _int_column(values: list[str], name: str, col: str, lines: list[int]) -> np.ndarray:
     out = np.full(len(values), -1, dtype=np.int64)
     for i, v in enumerate(values):
         if v in MISSING_TOKENS:
@@ -147,7 +172,7 @@ def _int_column(values: list[str], name: str, col: str, first_line: int = 2) -> 
             f = float("nan")
         if not np.isfinite(f) or f < 0:
             raise DataError(
-                f"{name}: line {first_line + i}, column '{col}': '{v}' is not a position; "
+                f"{name}: line {lines[i]}, column '{col}': '{v}' is not a position; "
                 "expected a non-negative whole number of base pairs"
             )
         out[i] = int(f)
@@ -161,9 +186,7 @@ def read_markers(src: Source, *, limits: ReadLimits | None = None) -> pd.DataFra
     Chromosome labels are normalised (:func:`normalize_chromosomes`).
     """
     limits = limits or ReadLimits()
-    blob = src if isinstance(src, Blob) else read_blob(src, limits=limits)
-    header, rows = _read_rows(blob, limits)
-    name = blob.name
+    name, header, rows, lines = read_rows(src, limits)
     c_m = _find(header, "marker", "markerid", "snp", "id", "name")
     c_c = _find(header, "chromosome", "chrom", "chr")
     c_p = _find(header, "position", "pos", "bp", "basepair")
@@ -176,13 +199,13 @@ def read_markers(src: Source, *, limits: ReadLimits | None = None) -> pd.DataFra
         {
             "marker": pd.Series([r[c_m] for r in rows], dtype=object),
             "chromosome": pd.Series(normalize_chromosomes(r[c_c] for r in rows), dtype=object),
-            "position": _int_column([r[c_p] for r in rows], name, header[c_p]),
+            "position": _int_column([r[c_p] for r in rows], name, header[c_p], lines),
         }
     )
     dup = out["marker"].duplicated()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
-        raise DataError(f"{name}: line {i + 2}: marker '{out['marker'][i]}' appears twice")
+        raise DataError(f"{name}: line {lines[i]}: marker '{out['marker'][i]}' appears twice")
     c_a = _find(header, "alleles", "states")
     if c_a is not None:
         out["alleles"] = pd.Series([r[c_a] for r in rows], dtype=object)
@@ -203,7 +226,7 @@ _QTL_COLUMNS = (
 
 
 def read_known_qtl(
-    src: Source | Blob,
+    src: Source,
     *,
     traits: Sequence[str] | None = None,
     aliases: Mapping[str, str] | None = None,
@@ -215,15 +238,15 @@ def read_known_qtl(
     interval columns, ``ci_left = ci_right = position``.
 
     With ``traits``, QTL trait names are matched to them: exactly, else through ``aliases``
-    (QTL name -> trait), else ignoring case, punctuation and R's ``x`` prefix before a digit
-    (``4NQO`` matches ``x4NQO``); renamings are listed in ``result.attrs["renamed_traits"]``.
+    (QTL name -> trait), else leniently (:func:`trait_key`: case, punctuation such as dots vs
+    underscores, and R's ``make.names`` prefix: ``4NQO`` matches ``X4NQO`` and ``x4NQO``) when
+    that names exactly one trait; renamings are listed in ``result.attrs["renamed_traits"]``.
     Rows whose trait still matches nothing are dropped (not an error: QTL tables often cover
-    more traits than a phenotype file) and listed in ``result.attrs["dropped_traits"]``.
+    more traits than a phenotype file): their names are ``result.attrs["dropped_traits"]``,
+    their count ``result.attrs["dropped_rows"]`` (of ``result.attrs["rows_read"]``).
     """
     limits = limits or ReadLimits()
-    blob = src if isinstance(src, Blob) else read_blob(src, limits=limits)
-    header, rows = _read_rows(blob, limits)
-    name = blob.name
+    name, header, rows, lines = read_rows(src, limits)
     found: dict[str, int] = {}
     for target, exact, contains in _QTL_COLUMNS:
         c = _find(header, *exact, contains=contains)
@@ -240,12 +263,12 @@ def read_known_qtl(
         {
             "trait": pd.Series(col["trait"], dtype=object),
             "chromosome": pd.Series(normalize_chromosomes(col["chromosome"]), dtype=object),
-            "position": _int_column(col["position"], name, header[found["position"]]),
+            "position": _int_column(col["position"], name, header[found["position"]], lines),
         }
     )
     for side in ("ci_left", "ci_right"):
         if side in col:
-            vals = _int_column(col[side], name, header[found[side]])
+            vals = _int_column(col[side], name, header[found[side]], lines)
             out[side] = np.where(vals < 0, out["position"].to_numpy(), vals)
         else:
             out[side] = out["position"].to_numpy()
@@ -266,20 +289,19 @@ def read_known_qtl(
             out[h] = pd.Series([r[c] for r in rows], dtype=object)
     dropped: list[str] = []
     renamed: dict[str, str] = {}
+    n_rows = len(out)
+    dropped_rows = 0
     if traits is not None:
         known = set(traits)
-        by_key = {_trait_key(t): t for t in traits}
-        for qname in sorted(set(out["trait"]) - known):
-            target = (aliases or {}).get(qname)
-            if target not in known:
-                target = by_key.get(_trait_key(qname))
-            if target is not None:
-                renamed[qname] = target
+        renamed = match_traits(out["trait"], traits, aliases)
         if renamed:
             out["trait"] = out["trait"].map(lambda t: renamed.get(t, t)).astype(object)
         keep = out["trait"].isin(known).to_numpy()
         dropped = sorted(set(out["trait"][~keep]))
+        dropped_rows = int((~keep).sum())
         out = out[keep].reset_index(drop=True)
     out.attrs["dropped_traits"] = dropped
+    out.attrs["dropped_rows"] = dropped_rows
+    out.attrs["rows_read"] = n_rows
     out.attrs["renamed_traits"] = renamed
     return out

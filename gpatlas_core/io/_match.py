@@ -96,6 +96,7 @@ def assemble(
     report.update(geno.notes)
     rows = np.asarray(g_rows)
     codes = geno.codes if len(g_rows) == len(geno.samples) else geno.codes[rows]
+    geno.codes = codes  # the unmatched rows' copy can go as soon as the caller lets go
     phen = pheno.values[[pheno_index[s] for s in matched]]
     empty = np.flatnonzero(np.isnan(phen).all(axis=0))
     if empty.size:
@@ -104,20 +105,26 @@ def assemble(
             f"{len(matched)} matched samples; expected at least one measurement (remove the column)"
         )
     report["missing_phenotype_fraction"] = float(np.isnan(phen).mean())
-    report["missing_call_fraction"] = float((codes < 0).mean()) if codes.size else 0.0
     marker_map = _aligned_markers(geno, markers, geno_name, report)
     if known_qtl is not None:
         keep = known_qtl["trait"].isin(set(pheno.columns)).to_numpy()
         dropped = sorted(
             set(known_qtl["trait"][~keep]) | set(known_qtl.attrs.get("dropped_traits", []))
         )
+        n_read = int(known_qtl.attrs.get("rows_read", len(known_qtl)))
+        n_dropped = int(known_qtl.attrs.get("dropped_rows", 0)) + int((~keep).sum())
         if dropped:
             report["known_qtl_dropped_traits"] = dropped
+            report["known_qtl_unmatched"] = {
+                "rows": n_dropped,
+                "of_rows": n_read,
+                "traits": dropped,
+            }
         if known_qtl.attrs.get("renamed_traits"):
             report["known_qtl_renamed_traits"] = dict(known_qtl.attrs["renamed_traits"])
         known_qtl = known_qtl[keep].reset_index(drop=True)
         report["known_qtl"] = len(known_qtl)
-    return Dataset(
+    ds = Dataset(
         samples=np.array(matched, dtype=object),
         genotype_codes=np.ascontiguousarray(codes, dtype=np.int8),
         alleles=list(geno.alleles),
@@ -131,3 +138,5 @@ def assemble(
         source=source,
         report=report,
     )
+    report["missing_call_fraction"] = ds.missing_call_fraction
+    return ds

@@ -8,16 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ._dataset import DataError
-from ._limits import Blob, ReadLimits
-from ._tables import (
-    MISSING_TOKENS,
-    _check_header,
-    _check_ids,
-    _sniff_format,
-    detect_delimiter,
-    split_fields,
-    split_lines,
-)
+from ._limits import ByteStream, ReadLimits, Source
+from ._text import MISSING_TOKENS, Records, check_header, check_ids
 
 __all__ = ["NumericTable", "parse_numeric_table"]
 
@@ -29,10 +21,12 @@ class NumericTable:
     ids: list[str]
     columns: list[str]
     values: np.ndarray
+    name: str = ""
+    encoding: str = "utf-8"
 
 
 def parse_numeric_table(
-    blob: Blob,
+    src: Source,
     *,
     limits: ReadLimits,
     what: str = "trait",
@@ -45,27 +39,26 @@ def parse_numeric_table(
     cells and a column without any value. Columns named in ``skip_columns`` (case-insensitive,
     e.g. PLINK's ``FID``) are dropped; with ``FID`` and ``IID``, ``IID`` is the id.
     """
-    name = blob.name
-    lines = split_lines(blob)
-    _sniff_format(lines[0], name)
-    delim = detect_delimiter(lines[0][: 1 << 20], name, whitespace_ok=True)
-    header = split_fields(lines[0], delim)
-    _check_header(header, name, limits, what)
+    stream = ByteStream(src, limits=limits)
+    name = stream.name
+    recs = Records(stream, whitespace_ok=True)
+    header = recs.header
+    check_header(header, name, limits, what)
     if len(header) < 2:
         raise DataError(f"{name}: line 1: expected an id column and at least one {what} column")
     rows = []
-    for k, ln in enumerate(lines[1:], start=2):
-        fields = split_fields(ln, delim)
+    row_lines = []
+    for k, fields in recs:
         if len(fields) != len(header):
             raise DataError(
                 f"{name}: line {k} has {len(fields)} fields; expected {len(header)} like the "
                 "header (wrong delimiter or a ragged row?)"
             )
         rows.append(fields)
+        row_lines.append(k)
+        limits.check_count(name, "sample", len(rows), exact=False, where=f" (line {k:,})")
     if not rows:
         raise DataError(f"{name}: no data rows below the header")
-    if len(rows) > limits.max_samples:
-        raise DataError(f"{name}: {len(rows):,} rows exceeds the limit of {limits.max_samples:,}")
     skip = {s.lower() for s in skip_columns}
     id_col = 0
     lower = [h.lower() for h in header]
@@ -75,7 +68,7 @@ def parse_numeric_table(
     if not keep:
         raise DataError(f"{name}: no {what} columns besides the id column")
     ids = [r[id_col] for r in rows]
-    _check_ids(ids, name, "sample", first_line=2)
+    check_ids(ids, row_lines, name, "sample")
     cells = np.array([[r[c] for c in keep] for r in rows], dtype=object)
     flat = pd.Series(cells.ravel(), dtype=object)
     missing = flat.isin(MISSING_TOKENS | set(extra_missing)).to_numpy()
@@ -84,14 +77,14 @@ def parse_numeric_table(
     if bad.size:
         i, j = divmod(int(bad[0]), len(keep))
         raise DataError(
-            f"{name}: line {i + 2}, column {keep[j] + 1} ('{header[keep[j]]}'): '{cells.ravel()[bad[0]]}'"
+            f"{name}: line {row_lines[i]}, column {keep[j] + 1} ('{header[keep[j]]}'): '{cells.ravel()[bad[0]]}'"
             " is not a number; expected a numeric value or NA/empty for missing"
         )
     inf = np.flatnonzero(np.isinf(values))
     if inf.size:
         i, j = divmod(int(inf[0]), len(keep))
         raise DataError(
-            f"{name}: line {i + 2}, column {keep[j] + 1} ('{header[keep[j]]}'): infinite value; "
+            f"{name}: line {row_lines[i]}, column {keep[j] + 1} ('{header[keep[j]]}'): infinite value; "
             "expected a finite number (write NA for a missing measurement)"
         )
     values = values.reshape(len(rows), len(keep))
@@ -99,8 +92,8 @@ def parse_numeric_table(
     if big.size:
         i, j = divmod(int(big[0]), len(keep))
         raise DataError(
-            f"{name}: line {i + 2}, column {keep[j] + 1} ('{header[keep[j]]}'): value too large "
+            f"{name}: line {row_lines[i]}, column {keep[j] + 1} ('{header[keep[j]]}'): value too large "
             "for single precision; rescale the trait"
         )
     values = values.astype(np.float32)
-    return NumericTable(ids, [header[c] for c in keep], values)
+    return NumericTable(ids, [header[c] for c in keep], values, name, stream.encoding)

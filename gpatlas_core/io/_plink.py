@@ -1,8 +1,16 @@
-"""PLINK 1 binary genotypes (.bed/.bim/.fam) with a phenotype table, via bed-reader."""
+"""PLINK 1 binary genotypes (.bed/.bim/.fam) with a phenotype table, via bed-reader in chunks.
+
+The ``.fam`` and ``.bim`` are streamed first; samples x markers is held against the limits
+and the ``.bed`` size against the trio before a genotype is read. bed-reader then reads the
+``.bed`` in chunks of markers straight into one int8 matrix (an upload is copied to a
+temporary file first, removed afterwards). The allele-count coding and the haploid rule are
+shared with PLINK 2 (:mod:`._pgen`).
+"""
 
 from __future__ import annotations
 
-import tempfile
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -10,98 +18,234 @@ import numpy as np
 import pandas as pd
 
 from ._dataset import DataError, Dataset, MissingPolicy
-from ._limits import Blob, ReadLimits, Source, display_name, read_blob
+from ._encode import encode_states
+from ._limits import ByteStream, ReadLimits, Source, display_name
+from ._local import local_file
 from ._maps import normalize_chromosomes, read_known_qtl
 from ._match import assemble, check_policy
 from ._numeric import parse_numeric_table
-from ._tables import GenotypeTable, encode_states, split_lines
+from ._tables import GenotypeTable
+from ._text import iter_lines
 
 __all__ = ["read_plink"]
 
 _BED_MAGIC = b"l\x1b\x01"
 PLINK_MISSING_PHENOTYPE = "-9"
+CHUNK_BYTES = 64 * 1024 * 1024
+"""Genotype bytes read per chunk of markers (module-level so a test can make it tiny)."""
 
 
-def _whitespace_rows(blob: Blob, n_fields: int, what: str) -> list[list[str]]:
-    rows = []
-    for k, ln in enumerate(split_lines(blob), start=1):
-        fields = ln.decode().split()
-        if len(fields) != n_fields:
-            raise DataError(
-                f"{blob.name}: line {k} has {len(fields)} fields; expected {n_fields} "
-                f"({what}, separated by spaces or tabs)"
-            )
-        rows.append(fields)
-    return rows
+def text_rows(src: Source, limits: ReadLimits) -> tuple[str, Iterator[tuple[int, list[str]]]]:
+    """``(name, rows)``: the whitespace-separated fields of each non-blank line, streamed."""
+    stream = ByteStream(src, limits=limits)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for k, ln in iter_lines(stream):
+            if ln.strip():
+                yield k, ln.decode().split()
+
+    return stream.name, rows()
 
 
-def _read_fam(blob: Blob, limits: ReadLimits) -> list[str]:
-    rows = _whitespace_rows(blob, 6, "family id, sample id, father, mother, sex, phenotype")
-    if len(rows) > limits.max_samples:
-        raise DataError(f"{blob.name}: {len(rows):,} samples exceeds the limit; refused")
-    ids = [r[1] for r in rows]
+def _read_fam(src: Source, limits: ReadLimits) -> tuple[str, list[str]]:
+    name, rows = text_rows(src, limits)
+    ids: list[str] = []
     seen: dict[str, int] = {}
-    for i, s in enumerate(ids):
-        if s in seen:
+    for k, fields in rows:
+        if len(fields) != 6:
             raise DataError(
-                f"{blob.name}: sample id '{s}' appears twice (lines {seen[s] + 1} and {i + 1})"
+                f"{name}: line {k} has {len(fields)} fields; expected 6 (family id, sample id, "
+                "father, mother, sex, phenotype, separated by spaces or tabs)"
             )
-        seen[s] = i
-    return ids
+        s = fields[1]
+        if s in seen:
+            raise DataError(f"{name}: sample id '{s}' appears twice (lines {seen[s]} and {k})")
+        seen[s] = k
+        ids.append(s)
+        limits.check_count(name, "sample", len(ids), exact=False, where=f" (line {k:,})")
+    if not ids:
+        raise DataError(f"{name}: no samples")
+    return name, ids
 
 
-def _read_bim(blob: Blob, limits: ReadLimits) -> pd.DataFrame:
-    rows = _whitespace_rows(blob, 6, "chromosome, marker id, cM, position, allele 1, allele 2")
-    if len(rows) > limits.max_markers:
-        raise DataError(f"{blob.name}: {len(rows):,} markers exceeds the limit; refused")
+def marker_table(
+    name: str,
+    chroms: list[str],
+    ids: list[str],
+    pos: list[str],
+    lines: list[int],
+    *,
+    pos_column: str = "column 4",
+) -> pd.DataFrame:
+    """The marker map from a ``.bim``/``.pvar``: ids (``CHROM_POS`` for ``.``), unique."""
     names = []
     seen: dict[str, int] = {}
-    pos = np.empty(len(rows), dtype=np.int64)
-    for i, r in enumerate(rows):
-        nm = r[1] if r[1] not in (".", "") else f"{r[0]}_{r[3]}"
+    position = np.empty(len(ids), dtype=np.int64)
+    for i, (c, m, p) in enumerate(zip(chroms, ids, pos, strict=True)):
+        nm = m if m not in (".", "") else f"{c}_{p}"
         if nm in seen:
             raise DataError(
-                f"{blob.name}: marker '{nm}' appears twice (lines {seen[nm] + 1} and {i + 1})"
+                f"{name}: marker '{nm}' appears twice (lines {seen[nm]} and {lines[i]})"
             )
-        seen[nm] = i
+        seen[nm] = lines[i]
         names.append(nm)
         try:
-            pos[i] = int(r[3])
+            position[i] = int(p)
         except ValueError:
             raise DataError(
-                f"{blob.name}: line {i + 1}, column 4: '{r[3]}' is not a base-pair position"
+                f"{name}: line {lines[i]}, {pos_column}: '{p}' is not a base-pair position"
             ) from None
     return pd.DataFrame(
         {
             "marker": pd.Series(names, dtype=object),
-            "chromosome": pd.Series(normalize_chromosomes(r[0] for r in rows), dtype=object),
-            "position": np.where(pos < 0, -1, pos),
+            "chromosome": pd.Series(normalize_chromosomes(chroms), dtype=object),
+            "position": np.where(position < 0, -1, position),
         }
     )
 
 
-def _read_bed(blob: Blob, n: int, n_loci: int) -> np.ndarray:
-    if not blob.data.startswith(_BED_MAGIC):
+def _read_bim(src: Source, limits: ReadLimits) -> tuple[str, pd.DataFrame]:
+    name, rows = text_rows(src, limits)
+    chroms, ids, pos, lines = [], [], [], []
+    for k, f in rows:
+        if len(f) != 6:
+            raise DataError(
+                f"{name}: line {k} has {len(f)} fields; expected 6 (chromosome, marker id, cM, "
+                "position, allele 1, allele 2, separated by spaces or tabs)"
+            )
+        chroms.append(f[0])
+        ids.append(f[1])
+        pos.append(f[3])
+        lines.append(k)
+        limits.check_count(name, "marker", len(ids), exact=False, where=f" (line {k:,})")
+    if not ids:
+        raise DataError(f"{name}: no markers")
+    return name, marker_table(name, chroms, ids, pos, lines)
+
+
+def count_coded(
+    codes: np.ndarray,
+    *,
+    ploidy: Literal["auto", 1, 2],
+    name: str,
+    samples: list[str],
+    markers: list[str],
+    any_het: bool,
+) -> tuple[list[str], int]:
+    """Allele counts (0/1/2, -1 missing) in ``codes`` -> global state codes, in place.
+
+    ``"auto"``: haploid when no heterozygous call exists (PLINK stores haploid calls as
+    homozygous), then ``0``/``2`` become ``"0"``/``"1"``; 1 makes a heterozygous call an
+    error; 2 keeps three states. Returns the vocabulary and the ploidy.
+    """
+    haploid = ploidy == 1 or (ploidy == "auto" and not any_het)
+    if haploid and any_het:
+        step = max(1, (1 << 22) // max(codes.shape[1], 1))
+        for i0 in range(0, codes.shape[0], step):
+            het = np.argwhere(codes[i0 : i0 + step] == 1)
+            if len(het):
+                i, j = int(het[0][0]) + i0, int(het[0][1])
+                raise DataError(
+                    f"{name}: sample '{samples[i]}', marker '{markers[j]}' is heterozygous; "
+                    "expected haploid calls (ploidy=1)"
+                )
+    if haploid:
+        step = max(1, (1 << 22) // max(codes.shape[1], 1))
+        for i0 in range(0, codes.shape[0], step):
+            block = codes[i0 : i0 + step]
+            np.floor_divide(block, 2, out=block, where=block > 0)
+        return ["0", "1"], 1
+    return ["0", "1", "2"], 2
+
+
+def _bed_into(path: Path, name: str, n: int, n_loci: int) -> tuple[np.ndarray, bool]:
+    """The ``.bed`` as allele-1 counts (n, l) int8 (-1 missing), chunk by chunk of markers,
+    and whether any call is heterozygous."""
+    with open(path, "rb") as fh:
+        magic = fh.read(3)
+    if magic != _BED_MAGIC:
         raise DataError(
-            f"{blob.name}: not a PLINK .bed file (expected the magic bytes 6c 1b 01 of "
+            f"{name}: not a PLINK .bed file (expected the magic bytes 6c 1b 01 of "
             "variant-major PLINK 1 binary genotypes)"
         )
+    size = os.path.getsize(path)
     expected = 3 + ((n + 3) // 4) * n_loci
-    if len(blob.data) != expected:
+    if size != expected:
         raise DataError(
-            f"{blob.name}: {len(blob.data):,} bytes; expected {expected:,} for {n} samples "
+            f"{name}: {size:,} bytes; expected {expected:,} for {n} samples "
             f"(.fam) x {n_loci} markers (.bim) — do the three files belong together?"
         )
     from bed_reader import open_bed
 
-    with tempfile.TemporaryDirectory(prefix="gpatlas_bed_") as tmp:
-        path = Path(tmp) / "data.bed"
-        path.write_bytes(blob.data)
-        try:
-            with open_bed(path, iid_count=n, sid_count=n_loci, count_A1=True) as bed:
-                return bed.read(dtype="int8", order="C")
-        except Exception as err:  # bed-reader raises various types on corrupt input
-            raise DataError(f"{blob.name}: cannot read the genotypes ({err})") from None
+    codes = np.empty((n, n_loci), dtype=np.int8)
+    step = max(1, CHUNK_BYTES // max(n, 1))
+    any_het = False
+    try:
+        with open_bed(path, iid_count=n, sid_count=n_loci, count_A1=True) as bed:
+            for j0 in range(0, n_loci, step):
+                j1 = min(n_loci, j0 + step)
+                val = bed.read(index=np.s_[:, j0:j1], dtype="int8", order="C")
+                np.maximum(val, -1, out=val)  # bed-reader's missing value is -127
+                any_het = any_het or bool((val == 1).any())
+                codes[:, j0:j1] = val
+    except (ValueError, OSError, RuntimeError) as err:
+        raise DataError(f"{name}: cannot read the genotypes ({err})") from None
+    return codes, any_het
+
+
+def finish_counts(
+    codes: np.ndarray,
+    *,
+    any_het: bool,
+    ploidy: Literal["auto", 1, 2],
+    geno_name: str,
+    samples: list[str],
+    markers: pd.DataFrame,
+) -> tuple[GenotypeTable, int]:
+    """Allele counts to a :class:`GenotypeTable` (shared by PLINK 1 and 2)."""
+    names = list(markers["marker"])
+    vocab, ploid = count_coded(
+        codes, ploidy=ploidy, name=geno_name, samples=samples, markers=names, any_het=any_het
+    )
+
+    def cell(i: int, j: int) -> str:
+        return f"sample '{samples[i]}', marker '{names[j]}'"
+
+    codes, alleles, notes = encode_states(codes, vocab, name=geno_name, markers=names, cell=cell)
+    return GenotypeTable(samples, names, codes, alleles, notes, name=geno_name), ploid
+
+
+def with_phenotypes(
+    table: GenotypeTable,
+    phenotypes: Source,
+    *,
+    markers: pd.DataFrame,
+    known_qtl: Source | None,
+    missing_policy: MissingPolicy,
+    limits: ReadLimits,
+    name: str,
+    source: Callable[[str], str],
+    report: dict,
+) -> Dataset:
+    """Read the phenotype (and known-QTL) tables and assemble the dataset (PLINK 1 and 2)."""
+    ptable = parse_numeric_table(
+        phenotypes, limits=limits, skip_columns=("fid",), extra_missing=(PLINK_MISSING_PHENOTYPE,)
+    )
+    qtl = None
+    if known_qtl is not None:
+        qtl = read_known_qtl(known_qtl, traits=ptable.columns, limits=limits)
+    return assemble(
+        table,
+        ptable,
+        geno_name=table.name,
+        pheno_name=ptable.name,
+        markers=markers,
+        known_qtl=qtl,
+        missing_policy=missing_policy,
+        name=name,
+        source=source(ptable.name),
+        report=report,
+    )
 
 
 def read_plink(
@@ -139,49 +283,29 @@ def read_plink(
     if ploidy not in ("auto", 1, 2):
         raise DataError(f"ploidy must be 'auto', 1 or 2, got {ploidy!r}")
     limits = limits or ReadLimits()
-    fam_blob, bim_blob = read_blob(fam, limits=limits), read_blob(bim, limits=limits)
-    samples = _read_fam(fam_blob, limits)
-    markers = _read_bim(bim_blob, limits)
-    bed_blob = read_blob(bed, limits=limits, text=False)
-    val = _read_bed(bed_blob, len(samples), len(markers))
-    missing = val < 0
-    het = val == 1
-    haploid = ploidy == 1 or (ploidy == "auto" and not het.any())
-    if haploid and het.any():
-        i, j = (int(x) for x in np.argwhere(het)[0])
-        raise DataError(
-            f"{bed_blob.name}: sample '{samples[i]}', marker '{markers['marker'][j]}' is "
-            "heterozygous; expected haploid calls (ploidy=1)"
-        )
-    if haploid:
-        gcodes, vocab = np.where(missing, -1, val // 2).astype(np.int16), ["0", "1"]
-    else:
-        gcodes, vocab = np.where(missing, -1, val).astype(np.int16), ["0", "1", "2"]
-    names = list(markers["marker"])
-
-    def cell(i: int, j: int) -> str:
-        return f"sample '{samples[i]}', marker '{names[j]}'"
-
-    codes, alleles, notes = encode_states(
-        gcodes, vocab, name=bed_blob.name, markers=names, cell=cell
-    )
-    table = GenotypeTable(samples, names, codes, alleles, notes)
-    pblob = read_blob(phenotypes, limits=limits)
-    ptable = parse_numeric_table(
-        pblob, limits=limits, skip_columns=("fid",), extra_missing=(PLINK_MISSING_PHENOTYPE,)
-    )
-    qtl = None
-    if known_qtl is not None:
-        qtl = read_known_qtl(known_qtl, traits=ptable.columns, limits=limits)
-    return assemble(
-        table,
-        ptable,
-        geno_name=bed_blob.name,
-        pheno_name=pblob.name,
+    fam_name, samples = _read_fam(fam, limits)
+    bim_name, markers = _read_bim(bim, limits)
+    bed_name = display_name(bed)
+    limits.check_genotypes(bed_name, len(samples), len(markers))
+    with local_file(bed, limits=limits, suffix=".bed") as path:
+        codes, any_het = _bed_into(path, bed_name, len(samples), len(markers))
+    table, ploid = finish_counts(
+        codes,
+        any_het=any_het,
+        ploidy=ploidy,
+        geno_name=bed_name,
+        samples=samples,
         markers=markers,
-        known_qtl=qtl,
+    )
+    del codes
+    return with_phenotypes(
+        table,
+        phenotypes,
+        markers=markers,
+        known_qtl=known_qtl,
         missing_policy=missing_policy,
-        name=name or Path(display_name(bed)).stem,
-        source=f"PLINK: {bed_blob.name}, {bim_blob.name}, {fam_blob.name}, {pblob.name}",
-        report={"format": "plink", "ploidy": 1 if haploid else 2},
+        limits=limits,
+        name=name or Path(bed_name).stem,
+        source=lambda p: f"PLINK: {bed_name}, {bim_name}, {fam_name}, {p}",
+        report={"format": "plink", "ploidy": ploid},
     )

@@ -15,10 +15,11 @@ from ._dataset import DataError, Dataset, MissingPolicy
 from ._folder import read_folder_files
 from ._limits import ReadLimits, read_blob
 from ._match import check_policy
+from ._pgen import read_pgen
 from ._plink import read_plink
 from ._vcf import read_vcf
 
-__all__ = ["read_uploaded", "recognise_layout"]
+__all__ = ["read_layout", "read_uploaded", "recognise_layout"]
 
 _TABLE_EXTS = (".csv", ".tsv", ".txt", ".tab", ".pheno", ".phen")
 _FOLDER_STEMS = {
@@ -144,13 +145,17 @@ def _kind(name: str) -> tuple[str, str]:
     return (stem, "." + ext) if dot else (low, "")
 
 
-def recognise_layout(names: Iterable[str]) -> tuple[str, dict[str, str], list[str]]:
+def recognise_layout(
+    names: Iterable[str], *, strict: bool = True
+) -> tuple[str, dict[str, str], list[str]]:
     """Which layout a set of file names forms: ``(layout, {role: name}, ignored names)``.
 
-    Layouts: ``"plink"`` (.bed/.bim/.fam + a phenotype table), ``"vcf"`` (.vcf[.gz] + a
-    phenotype table), ``"bloom"`` (``*GenoData*`` + ``*PhenoData*``), ``"folder"``
-    (``genotypes.csv`` + ``phenotypes.csv`` [+ markers, known_qtl, causal_alleles,
-    interactions]). A known-QTL table is recognised by ``qtl`` in its name.
+    Layouts: ``"plink"`` (.bed/.bim/.fam + a phenotype table), ``"pgen"`` (PLINK 2
+    .pgen/.pvar/.psam + a phenotype table), ``"vcf"`` (.vcf[.gz] or .bcf + a phenotype
+    table), ``"bloom"`` (``*GenoData*`` + ``*PhenoData*``), ``"folder"`` (``genotypes.csv`` +
+    ``phenotypes.csv`` [+ markers, known_qtl, causal_alleles, interactions]). A known-QTL
+    table is recognised by ``qtl`` in its name. ``strict=False`` (a folder's listing) ignores
+    files of other types instead of refusing them.
     """
     roles: dict[str, str] = {}
     tables: list[str] = []
@@ -163,9 +168,9 @@ def recognise_layout(names: Iterable[str]) -> tuple[str, dict[str, str], list[st
 
     for name in names:
         stem, ext = _kind(name)
-        if ext in (".bed", ".bim", ".fam"):
+        if ext in (".bed", ".bim", ".fam", ".pgen", ".pvar", ".psam"):
             put(ext[1:], name)
-        elif ext == ".vcf":
+        elif ext in (".vcf", ".bcf"):
             put("vcf", name)
         elif ext in _TABLE_EXTS:
             if "genodata" in stem:
@@ -178,14 +183,22 @@ def recognise_layout(names: Iterable[str]) -> tuple[str, dict[str, str], list[st
                 put("known_qtl", name)
             else:
                 tables.append(name)
-        elif ext == ".json" and stem == "dataset":
+        elif (ext == ".json" and stem == "dataset") or not strict:
             ignored.append(name)
         else:
             raise DataError(
                 f"{PurePath(name).name}: unsupported file type; expected .csv/.tsv/.txt "
-                "tables (optionally .gz), .vcf/.vcf.gz, or a PLINK .bed/.bim/.fam trio"
+                "tables (optionally .gz), .vcf/.vcf.gz/.bcf, a PLINK .bed/.bim/.fam trio or a "
+                "PLINK 2 .pgen/.pvar/.psam trio"
             )
-    if any(r in roles for r in ("bed", "bim", "fam")):
+    if any(r in roles for r in ("pgen", "pvar", "psam")):
+        absent = [f".{r}" for r in ("pgen", "pvar", "psam") if r not in roles]
+        if absent:
+            raise DataError(
+                f"PLINK 2 data needs .pgen, .pvar and .psam; missing {', '.join(absent)}"
+            )
+        layout = "pgen"
+    elif any(r in roles for r in ("bed", "bim", "fam")):
         absent = [f".{r}" for r in ("bed", "bim", "fam") if r not in roles]
         if absent:
             raise DataError(f"PLINK data needs .bed, .bim and .fam; missing {', '.join(absent)}")
@@ -201,14 +214,15 @@ def recognise_layout(names: Iterable[str]) -> tuple[str, dict[str, str], list[st
     else:
         raise DataError(
             "cannot tell the layout from the file names; expected genotypes.csv + "
-            "phenotypes.csv, a .vcf + a phenotype table, a PLINK .bed/.bim/.fam + a "
-            "phenotype table, or *GenoData* + *PhenoData* files"
+            "phenotypes.csv, a .vcf/.bcf + a phenotype table, a PLINK .bed/.bim/.fam or "
+            "PLINK 2 .pgen/.pvar/.psam + a phenotype table, or *GenoData* + *PhenoData* files"
         )
-    if layout in ("plink", "vcf"):
+    if layout in ("plink", "pgen", "vcf"):
         if "phenotypes" in roles:
             tables = [roles.pop("phenotypes"), *tables]
         if not tables:
-            raise DataError(f"{layout.upper()} genotypes need a phenotype table (.csv/.tsv/.txt)")
+            label = {"plink": "PLINK", "pgen": "PLINK 2", "vcf": "VCF"}[layout]
+            raise DataError(f"{label} genotypes need a phenotype table (.csv/.tsv/.txt)")
         if len(tables) > 1:
             phen = [t for t in tables if "phen" in t.lower()]
             if len(phen) != 1:
@@ -269,8 +283,32 @@ def read_uploaded(
         by_name[key] = f
     layout, roles, ignored = recognise_layout(by_name)
     get = {role: by_name[name] for role, name in roles.items()}
+    ds = read_layout(
+        layout,
+        get,
+        missing_policy=missing_policy,
+        limits=limits,
+        folder_name=zip_name or "uploaded dataset",
+        folder_source="upload: " + ", ".join(sorted(roles.values())),
+    )
+    ds.report["layout"] = layout
+    if ignored:
+        ds.report["ignored_files"] = ignored
+    return ds
+
+
+def read_layout(
+    layout: str,
+    get: dict[str, Any],
+    *,
+    missing_policy: MissingPolicy = "own_state",
+    limits: ReadLimits | None = None,
+    folder_name: str = "dataset",
+    folder_source: str = "",
+) -> Dataset:
+    """Read the files of a recognised layout (``get``: role -> path or file-like)."""
     if layout == "plink":
-        ds = read_plink(
+        return read_plink(
             get["bed"],
             get["bim"],
             get["fam"],
@@ -279,31 +317,36 @@ def read_uploaded(
             missing_policy=missing_policy,
             limits=limits,
         )
-    elif layout == "vcf":
-        ds = read_vcf(
+    if layout == "pgen":
+        return read_pgen(
+            get["pgen"],
+            get["pvar"],
+            get["psam"],
+            get["phenotypes"],
+            known_qtl=get.get("known_qtl"),
+            missing_policy=missing_policy,
+            limits=limits,
+        )
+    if layout == "vcf":
+        return read_vcf(
             get["vcf"],
             get["phenotypes"],
             known_qtl=get.get("known_qtl"),
             missing_policy=missing_policy,
             limits=limits,
         )
-    elif layout == "bloom":
-        ds = read_bloom(
+    if layout == "bloom":
+        return read_bloom(
             get["bloom_geno"],
             get["bloom_pheno"],
             known_qtl=get.get("known_qtl"),
             missing_policy=missing_policy,
             limits=limits,
         )
-    else:
-        ds = read_folder_files(
-            get,
-            missing_policy=missing_policy,
-            limits=limits,
-            name=zip_name or "uploaded dataset",
-            source="upload: " + ", ".join(sorted(roles.values())),
-        )
-    ds.report["layout"] = layout
-    if ignored:
-        ds.report["ignored_files"] = ignored
-    return ds
+    return read_folder_files(
+        get,
+        missing_policy=missing_policy,
+        limits=limits,
+        name=folder_name,
+        source=folder_source,
+    )

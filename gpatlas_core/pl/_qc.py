@@ -168,7 +168,7 @@ def missingness(dataset: Dataset) -> go.Figure:
         col=1,
     )
     chrom = dataset.markers["chromosome"].astype(str).to_numpy()
-    miss_g = (dataset.genotype_codes < 0).mean(axis=0) * 100
+    miss_g = dataset.missing_calls_per_locus() * 100
     order = _chrom_order(dataset.markers["chromosome"])
     fig.add_trace(
         go.Bar(

@@ -333,11 +333,13 @@ def compute_importance(
             f"dataset {dataset.name!r} has none of this run's test individuals; "
             "use the data the run was trained on"
         )
-    x, t, mask = run.model_inputs(dataset, rows)
+    if tier == "genotype":
+        inputs, t, mask = run.model_inputs(dataset, rows)
+    else:  # the phenotype tier needs no one-hot genotypes
+        t, mask = run.phenotype_inputs(dataset, rows)
+        inputs = t
     masked = bool(run.config.train.mask_missing)
     encoder = run.gq if tier == "genotype" else run.q
-    inputs = x if tier == "genotype" else t
-    del x
     dev = resolve_device(device)
     t0 = time.perf_counter()
     out = ablate(

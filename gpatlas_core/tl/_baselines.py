@@ -64,10 +64,7 @@ def ridge_baseline(
         Predictions for all samples; ``params = {"alpha": {trait: alpha}}``.
     """
     train_rows = np.asarray(train_rows)
-    x = dataset.onehot()
-    # Binary inputs: every entry of the Gram matrix is an integer < 2^24, exact in float32.
-    k_all = (x @ x[train_rows].T).astype(np.float64)
-    del x
+    k_all = _gram(dataset, train_rows)
     y_all = dataset.phenotypes[train_rows].astype(np.float64)
     n = dataset.n_samples
     out = np.full((n, dataset.n_traits), np.nan)
@@ -154,8 +151,7 @@ def fit_ridge(
         Its ``predict`` equals :func:`ridge_baseline`'s predictions to rounding error.
     """
     train_rows = np.asarray(train_rows)
-    x = dataset.onehot(train_rows)
-    gram = (x @ x.T).astype(np.float64)  # integers < 2^24: exact in float32
+    gram = _gram(dataset, train_rows, rows=train_rows)
     y_all = dataset.phenotypes[train_rows].astype(np.float64)
     n_tr, m = y_all.shape
     dual = np.zeros((n_tr, m))
@@ -183,17 +179,59 @@ def fit_ridge(
         dual[obs, k] = coef
         weights[obs, k] = 1.0 / obs.size
     del gram
-    # coef_k = (x_obs - xbar_k)^T c_k and xbar_k = weights_k^T x, column block by block
-    coef_p = np.empty((x.shape[1], m))
+    # coef_k = (x_obs - xbar_k)^T c_k and xbar_k = weights_k^T x, column block by block (the
+    # one-hot columns of the training rows made per block of loci, never all at once)
+    coef_p = np.empty((dataset.n_allele_columns, m))
     xbar_dot = np.zeros(m)
-    for start in range(0, x.shape[1], 4096):
-        block = x[:, start : start + 4096].astype(np.float64)
-        xbar = block.T @ weights  # (b, m)
-        coef_p[start : start + 4096] = block.T @ dual - xbar * dual.sum(axis=0)[None, :]
-        xbar_dot += np.einsum("bm,bm->m", xbar, coef_p[start : start + 4096])
+    for loci in _locus_blocks(dataset, n_tr):
+        first = int(dataset.column_offsets[loci[0]])
+        xl = dataset.onehot(train_rows, loci=loci)
+        for sub in range(0, xl.shape[1], 4096):
+            block = xl[:, sub : sub + 4096].astype(np.float64)
+            start = first + sub
+            xbar = block.T @ weights  # (b, m)
+            coef_p[start : start + block.shape[1]] = block.T @ dual - xbar * dual.sum(axis=0)
+            xbar_dot += np.einsum("bm,bm->m", xbar, coef_p[start : start + block.shape[1]])
     intercept = ybar - xbar_dot
     coef_p[:, ~np.isfinite(ybar)] = np.nan
     return RidgeFit(coef=coef_p, intercept=intercept, alpha=chosen)
+
+
+_BLOCK_BYTES = 128 << 20
+"""Size of the one-hot blocks the Gram matrix and the LASSO design are built from."""
+
+
+def _locus_blocks(dataset: Dataset, n_rows: int):
+    """Consecutive blocks of loci whose one-hot columns for ``n_rows`` rows take about
+    :data:`_BLOCK_BYTES` in float32."""
+    n_loci = dataset.n_loci
+    per_locus = max(1, -(-dataset.n_allele_columns // max(n_loci, 1)))
+    step = max(1, _BLOCK_BYTES // (4 * max(n_rows, 1) * per_locus))
+    for j in range(0, n_loci, step):
+        yield np.arange(j, min(n_loci, j + step))
+
+
+def _gram(
+    dataset: Dataset, train_rows: np.ndarray, *, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """``X_rows X_train^T`` of the one-hot genotypes ((n or len(rows)), n_train), float64,
+    built over blocks of loci so that no one-hot matrix of every individual is held
+    (``rows`` default: all individuals). Binary inputs: every entry and every partial sum is
+    an integer < 2^24, exact in float32 whatever the blocking."""
+    train_rows = np.asarray(train_rows)
+    row_idx = np.arange(dataset.n_samples) if rows is None else np.asarray(rows)
+    same = rows is not None and np.array_equal(row_idx, train_rows)
+    k = np.zeros((len(row_idx), len(train_rows)), dtype=np.float32)
+    for loci in _locus_blocks(dataset, len(row_idx)):
+        xb = dataset.onehot(row_idx, loci=loci)
+        if same:
+            xt = xb
+        elif rows is None:
+            xt = xb[train_rows]
+        else:
+            xt = dataset.onehot(train_rows, loci=loci)
+        k += xb @ xt.T
+    return k.astype(np.float64)
 
 
 def dummy_columns(dataset: Dataset) -> np.ndarray:
@@ -213,7 +251,11 @@ def fit_lasso(
     genotypes; coefficients are on :func:`dummy_columns`. Traits are fitted on ``n_jobs``
     threads (default: torch's thread count, which a hosted server sets per job)."""
     cols = dummy_columns(dataset)
-    x = dataset.onehot(np.asarray(train_rows))[:, cols]
+    rows = np.asarray(train_rows)
+    x = np.empty((len(rows), len(cols)), dtype=np.float32)
+    step = max(1, _BLOCK_BYTES // (4 * max(dataset.n_allele_columns, 1)))
+    for i in range(0, len(rows), step):  # one-hot rows block by block, kept columns only
+        x[i : i + step] = dataset.onehot(rows[i : i + step])[:, cols]
     return lasso_cv(
         x,
         dataset.phenotypes[train_rows],
@@ -297,20 +339,18 @@ def qtl_linear_baseline(dataset: Dataset, train_rows: np.ndarray) -> BaselineRes
     if not loci:
         return None
     train_rows = np.asarray(train_rows)
-    cols = dataset.allele_columns
-    locus_of_col = cols["locus"].to_numpy()
-    x = dataset.onehot()
+    sizes = np.diff(np.append(dataset.column_offsets, dataset.n_allele_columns))
     names = dataset.markers["marker"].astype(str).to_numpy()
     out = np.full((dataset.n_samples, dataset.n_traits), np.nan, dtype=np.float32)
     used: dict[str, list[str]] = {}
     for k, trait in enumerate(dataset.traits):
         if trait not in loci:
             continue
-        feats = []
-        for j in loci[trait]:
-            cj = np.flatnonzero(locus_of_col == j)
-            feats.extend(cj[1:].tolist())
-        design = np.concatenate([np.ones((dataset.n_samples, 1)), x[:, feats]], axis=1)
+        chosen = np.asarray(loci[trait], dtype=np.int64)
+        first = np.concatenate([[0], np.cumsum(sizes[chosen])[:-1]])
+        xq = dataset.onehot(loci=chosen)  # only these loci's columns
+        feats = np.setdiff1d(np.arange(xq.shape[1]), first)  # all but each locus's first
+        design = np.concatenate([np.ones((dataset.n_samples, 1)), xq[:, feats]], axis=1)
         y = dataset.phenotypes[train_rows, k].astype(np.float64)
         ok = np.isfinite(y)
         if ok.sum() < 2:

@@ -44,7 +44,6 @@ from ._meiosis import (
     PloidySetting,
     crossover_origins,
     genetic_map,
-    genotype_columns,
     onehot_from_columns,
     ploidy_of,
 )
@@ -135,7 +134,7 @@ class _Breeder:
         self.n_loci, self.n_columns = dataset.n_loci, dataset.n_allele_columns
 
     def columns(self, rows: np.ndarray) -> np.ndarray:
-        return genotype_columns(self.dataset.onehot(rows), self.n_loci)
+        return self.dataset.allele_column_indices(rows)
 
     def _gametes(self, h1: np.ndarray, h2: np.ndarray, n: int, rng) -> tuple[np.ndarray, int]:
         origins, crossovers = crossover_origins(self.map, self.n_loci, n, rng=rng)

@@ -23,12 +23,17 @@ def _marker_columns(dataset: Dataset, marker: str) -> np.ndarray:
     return cols
 
 
+def _loci_of(dataset: Dataset, cols: np.ndarray) -> np.ndarray:
+    """The loci (sorted) the one-hot columns ``cols`` belong to."""
+    return np.unique(dataset.allele_columns["locus"].to_numpy()[cols])
+
+
 def genotype_classes(dataset: Dataset, marker: str, rows: np.ndarray) -> np.ndarray:
     """The allele label of each of ``rows`` at ``marker`` (its genotype class)."""
     cols = _marker_columns(dataset, marker)
-    onehot = dataset.onehot(rows, dtype=np.int8)[:, cols]
-    labels = dataset.allele_columns["allele"].astype(str).to_numpy()[cols]
-    return labels[np.argmax(onehot, axis=1)]
+    (locus,) = _loci_of(dataset, cols)
+    codes = dataset.effective_codes(np.asarray(rows), loci=np.array([locus]))[:, 0]
+    return np.asarray(dataset.allele_labels()[locus], dtype=object)[codes].astype(str)
 
 
 @dataclass
@@ -88,8 +93,9 @@ def linkage_with(dataset: Dataset, lead: str, markers: list[str] | np.ndarray) -
     marker_of = dataset.allele_columns["marker"].astype(str).to_numpy()
     wanted = [str(m) for m in markers]
     cols = np.flatnonzero(np.isin(marker_of, wanted))
-    x = dataset.onehot(dtype=np.float32)
-    a, b = x[:, lead_cols].astype(np.float64), x[:, cols].astype(np.float64)
+    # only the lead's and the wanted markers' one-hot columns (in allele-column order)
+    a = dataset.onehot(loci=_loci_of(dataset, lead_cols)).astype(np.float64)
+    b = dataset.onehot(loci=_loci_of(dataset, cols)).astype(np.float64)
     a = a - a.mean(axis=0)
     b = b - b.mean(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):

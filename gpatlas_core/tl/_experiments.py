@@ -21,7 +21,6 @@ import pandas as pd
 
 from ..io import MISSING_STATE, DataError, Dataset
 from ._baselines import RidgeFit, fit_ridge
-from ._meiosis import genotype_columns
 
 if TYPE_CHECKING:
     from ..run import Run
@@ -224,7 +223,7 @@ def swaps_for_markers(
     ac = dataset.allele_columns
     names = ac["marker"].astype(str).to_numpy()
     labels = ac["allele"].astype(str).to_numpy()
-    counts = dataset.onehot().sum(axis=0) if alleles == "rarer" else None
+    counts = dataset.allele_counts() if alleles == "rarer" else None
     rows = []
     for m in dict.fromkeys(str(x) for x in markers):
         idx = np.flatnonzero((names == m) & (labels != MISSING_STATE))
@@ -347,7 +346,7 @@ def allele_swaps(
     if not with_ridge:
         ridge = None
     x = dataset.onehot(rows)
-    own = genotype_columns(x, dataset.n_loci)
+    own = dataset.allele_column_indices(rows)
     base_gp, _ = predict_both(run, None, x)
     labels = run.allele_columns["allele"].astype(str).to_numpy(dtype=object)
     groups = {label: part for label, part in table.groupby("set", sort=False)}

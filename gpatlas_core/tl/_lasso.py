@@ -77,13 +77,42 @@ def _design(x: np.ndarray) -> np.ndarray:
     return x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
 
 
-def alpha_grid(x: np.ndarray, y_c: np.ndarray, n_alphas: int, eps: float) -> np.ndarray:
+def alpha_grid(
+    x: np.ndarray, y_c: np.ndarray, n_alphas: int, eps: float, *, rows: np.ndarray | None = None
+) -> np.ndarray:
     """scikit-learn's grid: from ``alpha_max = max |X_c^T y_c| / n`` (all coefficients zero)
     down to ``eps * alpha_max``, log-spaced; ``y_c`` centred (then ``X^T y_c = X_c^T y_c``, so
-    ``x`` may be centred or not)."""
-    a_max = float(np.abs(y_c @ x).max()) / max(len(y_c), 1)
+    ``x`` may be centred or not). ``rows``: ``y_c`` belongs to those rows of ``x`` (no copy of
+    them is made)."""
+    if rows is None:
+        a_max = float(np.abs(y_c @ x).max()) / max(len(y_c), 1)
+    else:
+        a_max = float(np.abs(_rows_t_dot(x, rows, y_c)).max()) / max(len(y_c), 1)
     a_max = max(a_max, np.finfo(float).tiny)
     return np.geomspace(a_max, a_max * eps, n_alphas)
+
+
+_COL_BLOCK = 1024
+
+
+def _rows_t_dot(x: np.ndarray, rows: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``x[rows].T @ v`` (float64, ``v`` 1-D) without copying ``x[rows]``: ``v`` is spread
+    onto all rows (zeros elsewhere) and multiplied with blocks of columns."""
+    full = np.zeros(x.shape[0])
+    full[rows] = v
+    out = np.empty(x.shape[1])
+    for j in range(0, x.shape[1], _COL_BLOCK):
+        out[j : j + _COL_BLOCK] = full @ x[:, j : j + _COL_BLOCK].astype(np.float64)
+    return out
+
+
+def _rows_mean(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Column means of ``x[rows]`` (float64), summed over blocks of rows (no full copy)."""
+    total = np.zeros(x.shape[1])
+    step = max(1, (1 << 22) // max(x.shape[1], 1))
+    for i in range(0, len(rows), step):
+        total += x[rows[i : i + step]].sum(axis=0, dtype=np.float64)
+    return total / max(len(rows), 1)
 
 
 class _PathProblem:
@@ -95,13 +124,26 @@ class _PathProblem:
     ``(x - 1 mean^T)^T r = x^T r``, so no centred (n, p) copy is kept.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        rows: np.ndarray | None = None,
+        x32: np.ndarray | None = None,
+    ) -> None:
+        # ``rows``: the problem's rows of ``x`` (a fold, the observed individuals), used in
+        # place; the design itself is never copied (it is the largest object of a fit)
         self.x = x
-        self.x32 = x if x.dtype == np.float32 else x.astype(np.float32)
-        self.x_mean = x.mean(axis=0, dtype=np.float64)
+        if x32 is None:
+            x32 = x if x.dtype == np.float32 else x.astype(np.float32)
+        self.x32 = x32
+        self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
+        self.n = x.shape[0] if rows is None else len(self.rows)
+        self.x_mean = x.mean(axis=0, dtype=np.float64) if rows is None else _rows_mean(x, self.rows)
         self.y_mean = float(y.mean())
         self.yc = y - self.y_mean
-        order = np.argsort(-np.abs(self.yc.astype(np.float32) @ self.x32))
+        order = np.argsort(-np.abs(self._xt(self.yc.astype(np.float32)[:, None])[:, 0]))
         self.ws = order[: min(_INITIAL_WORKING_SET, x.shape[1])]
         self.xw = self._centred(self.ws)
         self.gram = self.xw.T @ self.xw
@@ -109,8 +151,18 @@ class _PathProblem:
         self.coef = np.zeros(x.shape[1])
         self.rounds = 0
 
+    def _xt(self, v: np.ndarray) -> np.ndarray:
+        """``X^T v`` over the problem's rows in float32, (p, k) for ``v`` (n, k)."""
+        if self.rows is None:
+            return (v.T @ self.x32).T
+        full = np.zeros((self.x32.shape[0], v.shape[1]), dtype=np.float32)
+        full[self.rows] = v
+        return (full.T @ self.x32).T
+
     def _centred(self, cols: np.ndarray) -> np.ndarray:
-        return self.x[:, cols].astype(np.float64) - self.x_mean[cols]
+        if self.rows is None:
+            return self.x[:, cols].astype(np.float64) - self.x_mean[cols]
+        return self.x[self.rows[:, None], cols].astype(np.float64) - self.x_mean[cols]
 
     def _grow(self, add: np.ndarray) -> None:
         """Add columns to the working set; the Gram matrix grows by its new blocks only."""
@@ -124,7 +176,7 @@ class _PathProblem:
     def solve(self, alphas: np.ndarray, tol: float) -> np.ndarray:
         """Coefficients (p, len(alphas)) of the full problem at ``alphas`` (decreasing, below
         the previous segment's), warm-started from the previous segment's last solution."""
-        n, p = self.x.shape
+        n, p = self.n, self.x.shape[1]
         for _ in range(_MAX_ROUNDS):
             self.rounds += 1
             ws, xw = self.ws, self.xw
@@ -141,7 +193,7 @@ class _PathProblem:
                     max_iter=5000,
                 )
             resid = (self.yc[:, None] - xw @ coef_ws).astype(np.float32)
-            corr = np.abs(resid.T @ self.x32).T / n  # (p, A); float32 is ample for the check
+            corr = np.abs(self._xt(resid)) / n  # (p, A); float32 is ample for the check
             # the bar: alpha, or what the working set itself reaches (coordinate descent stops
             # at a tolerance, so an active column may sit a little above alpha)
             bar = np.maximum(alphas, corr[ws].max(axis=0)) * (1.0 + _KKT_SLACK)
@@ -164,7 +216,13 @@ class _PathProblem:
 
 
 def lasso_path_ws(
-    x: np.ndarray, y: np.ndarray, alphas: np.ndarray, *, tol: float = 1e-4
+    x: np.ndarray,
+    y: np.ndarray,
+    alphas: np.ndarray,
+    *,
+    tol: float = 1e-4,
+    rows: np.ndarray | None = None,
+    x32: np.ndarray | None = None,
 ) -> LassoPath:
     """The LASSO path of one response by working sets (see the module docstring).
 
@@ -178,8 +236,11 @@ def lasso_path_ws(
         Decreasing penalties.
     tol
         scikit-learn's coordinate-descent tolerance.
+    rows, x32
+        ``y`` belongs to these rows of ``x`` (used in place, not copied); ``x`` as float32 when
+        the caller already has it.
     """
-    prob = _PathProblem(_design(x), np.asarray(y, np.float64))
+    prob = _PathProblem(_design(x), np.asarray(y, np.float64), rows=rows, x32=x32)
     coef = prob.solve(np.asarray(alphas, np.float64), tol)
     return LassoPath(
         alphas=np.asarray(alphas), coef=coef, intercept=prob.intercept(coef), rounds=prob.rounds
@@ -227,13 +288,20 @@ def lasso_cv(
     drawn = [rng.permutation(np.arange(obs.size) % n_folds) for obs in observed]
     folds = drawn if folds is None else [np.asarray(f) for f in folds]
 
+    x32 = x if x.dtype == np.float32 else x.astype(np.float32)
+
+    # Folds and observed rows are index sets into the one design: no per-trait or per-fold
+    # copy of it is made (each would be as large as the design).
     def fit(k: int):
         obs = observed[k]
         if obs.size < max(min_observed, n_folds):
             return None
-        xk, yk, fold = x[obs], y[obs, k], folds[k]
-        grid = alpha_grid(xk, yk - yk.mean(), n_alphas, eps)
-        probs = [_PathProblem(xk[fold != f], yk[fold != f]) for f in range(n_folds)]
+        yk, fold = y[obs, k], folds[k]
+        grid = alpha_grid(x, yk - yk.mean(), n_alphas, eps, rows=obs)
+        probs = [
+            _PathProblem(x, yk[fold != f], rows=obs[fold != f], x32=x32) for f in range(n_folds)
+        ]
+        held_out = [obs[fold == f] for f in range(n_folds)]
         sse: list[float] = []
         oofs: list[np.ndarray] = []
         for a in grid:
@@ -242,7 +310,8 @@ def lasso_cv(
             for f, prob in enumerate(probs):
                 c = prob.solve(np.array([a]), tol)
                 te = fold == f
-                oof[te] = xk[te] @ c[:, 0] + prob.intercept(c)[0]
+                nz = np.flatnonzero(c[:, 0])
+                oof[te] = x[held_out[f][:, None], nz] @ c[nz, 0] + prob.intercept(c)[0]
                 total += float(((oof[te] - yk[te]) ** 2).sum())
             sse.append(total)
             oofs.append(oof)
@@ -251,7 +320,7 @@ def lasso_cv(
         del probs
         mse = np.asarray(sse) / obs.size
         best = int(np.argmin(mse))
-        full = lasso_path_ws(xk, yk, grid[: best + 1], tol=tol)
+        full = lasso_path_ws(x, yk, grid[: best + 1], tol=tol, rows=obs, x32=x32)
         out = full.coef[:, best], full.intercept[best], grid[best], best, mse, grid[: len(mse)]
         return (*out, oofs[best])
 

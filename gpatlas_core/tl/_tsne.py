@@ -129,9 +129,9 @@ def embed_latents(
             f"perplexity must be between 1 and {top:.3g} ((n - 1) / 3 for the {n} test "
             f"individuals); got {perplexity:g}"
         )
-    x, t, _mask = run.model_inputs(dataset, rows)
+    t, _mask = run.phenotype_inputs(dataset, rows)
     z_pheno = np.asarray(run.latent_from_phenotypes(t), dtype=np.float64)
-    z_geno = np.asarray(run.latent_from_genotypes(x), dtype=np.float64)
+    z_geno = np.asarray(run.latent_dataset(dataset, rows), dtype=np.float64)
     tsne = TSNE(perplexity=float(perplexity), random_state=int(seed), n_jobs=1)
     reference = tsne.fit(z_pheno)
     if on_progress is not None:

@@ -1,5 +1,9 @@
 """What the loop trains with: the split parts on the device, the seeded noise generator, and per
-tier the optimiser, one step's loss and the losses reported after an epoch."""
+tier the optimiser, one step's loss and the losses reported after an epoch.
+
+The genotypes live on the device as int8 allele-state codes (one byte per individual and
+marker); each batch's one-hot rows are made there when a step or an evaluation needs them
+(:meth:`Part.onehot`), exactly the 0/1 values a stored one-hot matrix would hold."""
 
 from __future__ import annotations
 
@@ -20,15 +24,27 @@ from ._warm_start import recalibrate_bn
 
 @dataclass
 class Part:
-    """One split part on the device: genotypes (uint8), model-scale phenotypes, mask."""
+    """One split part on the device: genotype codes (int8, missing calls already filled by the
+    dataset's policy), model-scale phenotypes, mask; ``offsets`` (int64, one per locus) and
+    ``n_cols`` place each locus's states among the one-hot columns."""
 
-    x: torch.Tensor
+    codes: torch.Tensor
     t: torch.Tensor
     m: torch.Tensor
+    offsets: torch.Tensor
+    n_cols: int
 
     @property
     def n(self) -> int:
         return int(self.t.shape[0])
+
+    def onehot(self, idx: torch.Tensor | slice) -> torch.Tensor:
+        """Float32 one-hot genotypes of the rows ``idx`` (a slice or an index tensor)."""
+        codes = self.codes[idx]
+        out = torch.zeros((codes.shape[0], self.n_cols), dtype=torch.float32, device=codes.device)
+        if codes.numel():
+            out.scatter_(1, codes.long() + self.offsets, 1.0)
+        return out
 
 
 class Trainer:
@@ -45,18 +61,20 @@ class Trainer:
         self.wt: torch.Tensor | None = None  # tier 2: GQ's first weight, transposed
         self.warm = self.cfg.genotype_init == "lasso"
         sets = run.split["set"].to_numpy()
-        x_all = dataset.onehot(dtype=np.uint8)
         t_all = run.scale(dataset.phenotypes)
         m_all = ~np.isnan(dataset.phenotypes)
         if not self.cfg.mask_missing:
             m_all = np.ones_like(m_all)
+        offsets = torch.from_numpy(dataset.column_offsets).to(device)[None, :]
         self.parts: dict[str, Part] = {}
         for name in ("train", "validation", "test"):
             rows = np.flatnonzero(sets == name)
             self.parts[name] = Part(
-                torch.from_numpy(x_all[rows]).to(device),
+                torch.from_numpy(dataset.effective_codes(rows)).to(device),
                 torch.from_numpy(t_all[rows]).to(device),
                 torch.from_numpy(m_all[rows].astype(np.float32)).to(device),
+                offsets,
+                dataset.n_allele_columns,
             )
         self.rows = run.losses[LOSS_COLUMNS].values.tolist() if len(run.losses) else []
         self.gen = torch.Generator(device=device)
@@ -85,7 +103,7 @@ class Trainer:
             net.eval()
         total = torch.zeros((), device=self.dev)
         for i in range(0, d.n, 512):
-            inp = d.t[i : i + 512] if tier == "phenotype" else d.x[i : i + 512].float()
+            inp = d.t[i : i + 512] if tier == "phenotype" else d.onehot(slice(i, i + 512))
             out = nets[1](nets[0](inp))
             total += (((out - d.t[i : i + 512]) ** 2) * d.m[i : i + 512]).sum()
         return float(total / d.m.sum().clamp_min(1.0))
@@ -135,7 +153,7 @@ class Trainer:
                 t.shape, generator=self.gen, device=self.dev
             )
             return masked_mse(run.p(run.q(noisy)), t, m), torch.zeros((), device=self.dev)
-        x = d.x[idx].float()
+        x = d.onehot(idx)
         u = torch.rand(x.shape, generator=self.gen, device=self.dev)
         noisy = torch.where(u < self.flip, 1.0 - x, x)
         if cfg.l1 or cfg.l2:

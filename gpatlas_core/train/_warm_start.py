@@ -122,7 +122,7 @@ def recalibrate_bn(run: Run, tier: Tier, train: Part, *, max_rows: int | None = 
         if tier == "phenotype":
             run.p(run.q(train.t[i:j]))
         else:
-            run.gq(train.x[i:j].float())
+            run.gq(train.onehot(slice(i, j)))
     for mod, mom in zip(bns, saved, strict=True):
         mod.momentum = mom
     for net in nets:

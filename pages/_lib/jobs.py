@@ -213,6 +213,12 @@ def _execute(
         job.status = "stopped"
     except user_errors as err:
         job.status, job.error = "failed", str(err)
+    except MemoryError:  # not a bug: the data or the model is too large for this machine
+        from gpatlas_core.io import out_of_memory_message
+
+        log.warning("background job %s ran out of memory", job.kind)
+        job.status = "failed"
+        job.error = out_of_memory_message(f"the {job.kind}")
     except Exception as err:  # a bug, not the user's fault: log it, show a short message
         from .hosting import limits
 

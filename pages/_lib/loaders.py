@@ -1,16 +1,43 @@
-"""Dataset loaders for the Data and Home pages (thin wrappers over gpatlas_core.io / sim)."""
+"""Dataset loaders for the Data and Home pages (thin wrappers over gpatlas_core.io / sim).
+
+Every loader turns an out-of-memory error into a :class:`DataError` with a plain message, so
+the page shows it and keeps the dataset it had (nothing half-loaded is kept).
+"""
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import streamlit as st
 
-from gpatlas_core.io import DataError
+from gpatlas_core.io import DataError, out_of_memory_message
 
 from .hosting import limits
 
+T = TypeVar("T")
+
+
+def memory_safe(what: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorator: ``MemoryError`` inside the loader becomes ``DataError(message)``."""
+
+    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(fn)
+        def inner(*args, **kwargs) -> T:
+            try:
+                return fn(*args, **kwargs)
+            except MemoryError:
+                raise DataError(out_of_memory_message(what)) from None
+
+        return inner
+
+    return wrap
+
 
 @st.cache_resource(show_spinner="Loading the yeast sample…", max_entries=2)
+@memory_safe("loading the yeast sample")
 def yeast_sample(missing_policy: str = "own_state"):
     """The shipped BY x RM sample (read once per process and policy; treat as read-only)."""
     from gpatlas_core.io import load_yeast_sample
@@ -18,6 +45,7 @@ def yeast_sample(missing_policy: str = "own_state"):
     return load_yeast_sample(missing_policy=missing_policy)
 
 
+@memory_safe("the simulation")
 def simulate(settings: dict, seed: int):
     """A simulated population with truth (``settings`` are SimulationConfig fields)."""
     from gpatlas_core.sim import SimulationConfig
@@ -39,9 +67,13 @@ def read_limits():
     }
     if lim.hosted:
         kwargs.update(max_samples=lim.max_individuals, max_markers=lim.max_markers)
+        if lim.max_individuals is not None and lim.max_markers is not None:
+            # the genotype matrix the hosted limits allow, one byte per cell (README, "Memory")
+            kwargs["max_genotype_bytes"] = lim.max_individuals * lim.max_markers
     return ReadLimits(**kwargs)
 
 
+@memory_safe("reading the uploaded files")
 def read_uploaded(files, missing_policy: str):
     """Read Streamlit uploads with the core's layout detection."""
     from gpatlas_core.io import read_uploaded as _read

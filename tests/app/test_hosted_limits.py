@@ -86,6 +86,31 @@ def test_page_bug_details_hidden_only_when_hosted(
         assert config.get_option("client.showErrorDetails") == "none"
 
 
+def test_out_of_memory_on_a_page_or_while_reading_is_a_message(monkeypatch):
+    """MemoryError is no bug: a plain message (what ran out, what to do), the data kept."""
+    import gpatlas_core.io as core_io
+    from gpatlas_core.io import Dataset
+
+    def too_big(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(core_io, "read_uploaded", too_big)
+    at = upload(page("pages/data.py", dataset=small()), {"genotypes.csv": GENO.encode(),
+                                                          "phenotypes.csv": PHENO.encode()})  # fmt: skip
+    shown = errors(at)
+    assert "out of memory during reading the uploaded files" in shown, shown
+    assert "Still using the previous dataset, small." in shown
+    monkeypatch.setattr(Dataset, "summary", lambda self: too_big())
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["dataset"] = small()
+    at.run()
+    assert not at.exception, at.exception
+    shown = errors(at)
+    assert "out of memory during the Home page" in shown and "Something went wrong" not in shown
+    assert "Your data and results are kept" in shown
+    assert at.session_state["dataset"].name == "small"
+
+
 def test_job_bug_details_hidden_when_hosted(hosted):
     from pages._lib import jobs
 
@@ -134,7 +159,7 @@ def test_upload_too_large_is_refused_before_reading(hosted, monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("the upload was read although it is too large")
 
-    monkeypatch.setattr(_limits, "_read_capped", never)
+    monkeypatch.setattr(_limits, "_raw_blocks", never)  # where every input's bytes are read
     big = GENO.encode() + b"s9,A,B,A\n" * 150_000  # 1.4 MB
     at = upload(page("pages/data.py", dataset=small()), {"genotypes.csv": big,
                                                           "phenotypes.csv": PHENO.encode()})  # fmt: skip

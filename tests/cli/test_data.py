@@ -56,3 +56,24 @@ def test_info_files_and_errors(tmp_path, capsys):
 def test_main_turns_data_errors_into_exit_2(tmp_path, capsys):
     assert main(["info", str(tmp_path / "missing.csv")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_info_starts_without_torch_and_every_subcommand_parses():
+    """``info`` imports its own module only (a fast start on large files); the full parser
+    still knows every subcommand."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys; from gpatlas_core.cli import main; rc = main(['info', 'yeast']); "
+        "print(rc, 'torch' in sys.modules, 'sklearn' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "0 False False"
+    names = set(build_parser()._subparsers._group_actions[0].choices)
+    assert {"info", "train", "evaluate", "importance", "vida", "cv", "tune", "perturb"} <= names
+    assert {"cross", "simulate"} <= names

@@ -72,3 +72,31 @@ def test_qtl_linear(tiny_dataset: Dataset) -> None:
     np.testing.assert_allclose(res.predictions[:, 0], design @ beta, rtol=1e-4, atol=1e-4)
     ds.known_qtl = None
     assert qtl_linear_baseline(ds, np.arange(40)) is None
+
+
+def test_baselines_in_blocks_equal_the_whole_one_hot(tiny_dataset: Dataset, monkeypatch) -> None:
+    """The Gram matrices, the ridge coefficients and the LASSO design are built from one-hot
+    blocks of a few loci (never all individuals' one-hot at once): the same numbers as from
+    the whole matrix, computed here as the oracle."""
+    from gpatlas_core.tl import _baselines
+
+    ds = tiny_dataset
+    ph = ds.phenotypes.copy()
+    ph[[2, 7], 1] = np.nan
+    ds.phenotypes = ph
+    train = np.arange(0, 50, 2)[:20]
+    x = ds.onehot()
+    whole = (x @ x[train].T).astype(np.float64)
+    ridge = _baselines.ridge_baseline(ds, train)
+    fit = _baselines.fit_ridge(ds, train)
+    lasso = _baselines.fit_lasso(ds, train)
+    monkeypatch.setattr(_baselines, "_BLOCK_BYTES", 4 * 50 * 3 * 3)  # ~3 loci per block
+    assert len(list(_baselines._locus_blocks(ds, 50))) > 10
+    assert np.array_equal(_baselines._gram(ds, train), whole)
+    assert np.array_equal(_baselines._gram(ds, train, rows=train), whole[train])
+    assert np.array_equal(_baselines.ridge_baseline(ds, train).predictions, ridge.predictions)
+    blocked = _baselines.fit_ridge(ds, train)
+    np.testing.assert_allclose(blocked.coef, fit.coef, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(blocked.predict(x), ridge.predictions, rtol=1e-4, atol=1e-4)
+    again = _baselines.fit_lasso(ds, train)
+    assert np.array_equal(again.coef, lasso.coef, equal_nan=True)

@@ -19,14 +19,14 @@ class CodesRun:
     def test_rows(self, dataset):
         return np.arange(len(self.z_pheno))
 
-    def model_inputs(self, dataset, rows):
-        return rows, rows, None
+    def phenotype_inputs(self, dataset, rows):
+        return rows, None
 
     def latent_from_phenotypes(self, t):
         return self.z_pheno[t]
 
-    def latent_from_genotypes(self, x):
-        return self.z_geno[x]
+    def latent_dataset(self, dataset, rows):
+        return self.z_geno[rows]
 
 
 class Samples:
