@@ -62,10 +62,36 @@ def upload_tab(policy: str) -> None:
         accept_multiple_files=True,
         type=UPLOAD_TYPES,
         help=f"Up to {limits().max_upload_mb} MB in total. Samples are matched by id.",
+        key=f"upload-{st.session_state.get('upload-round', 0)}",
     )
-    if st.button("Read the files", disabled=not files, icon=":material/upload_file:"):
+    files, replaced = latest_by_name(files or [])
+    if replaced:
+        st.info(
+            "Uploaded again, the latest copy is used: " + ", ".join(replaced),
+            icon=":material/published_with_changes:",
+        )
+    c1, c2 = st.columns([1, 1])
+    if c1.button("Read the files", disabled=not files, icon=":material/upload_file:"):
         with st.spinner("Reading…"):
             _adopt(lambda: loaders.read_uploaded(files, policy))
+    if c2.button("Clear the files", disabled=not files, icon=":material/delete_sweep:"):
+        st.session_state["upload-round"] = st.session_state.get("upload-round", 0) + 1
+        st.rerun()
+
+
+def latest_by_name(files: list) -> tuple[list, list[str]]:
+    """The uploads with one file per name, the latest upload of a name kept (Streamlit lists
+    files in upload order: after a failed read the user adds corrected copies of the same
+    names), and the names that were replaced."""
+    by_name: dict[str, object] = {}
+    replaced: list[str] = []
+    for f in files:
+        name = str(getattr(f, "name", f))
+        if name in by_name and name not in replaced:
+            replaced.append(name)
+        by_name.pop(name, None)
+        by_name[name] = f
+    return list(by_name.values()), replaced
 
 
 def sample_tab(policy: str) -> None:
@@ -157,6 +183,7 @@ def qc(ds) -> None:
     c[1].metric("Missing genotype calls", f"{100 * s['missing_call_fraction']:.2f}%")
     c[2].metric("Chromosomes", s["chromosomes"])
     reader_notes(ds.report or {})
+    position_notes(ds)
     sample_matching(ds.report or {}, ds)
     download_dataset(ds)
     names = ["Traits", "Correlation", "Missing values", "Markers", "Allele states"]
@@ -324,6 +351,44 @@ def reader_notes(report: dict) -> None:
     ignored = [f for f in report.get("ignored_files") or [] if f != "dataset.json"]
     if ignored:
         st.warning("Files not used: " + ", ".join(map(str, ignored)), icon=":material/info:")
+    only_geno = report.get(
+        "n_unmatched_genotype_ids", len(report.get("unmatched_genotype_ids") or [])
+    )
+    only_pheno = report.get(
+        "n_unmatched_phenotype_ids", len(report.get("unmatched_phenotype_ids") or [])
+    )
+    if only_geno or only_pheno:
+        matched = report.get("matched_samples")
+        parts = []
+        if only_geno:
+            parts.append(
+                f"{only_geno:,} genotyped sample{'' if only_geno == 1 else 's'} have no phenotypes"
+            )
+        if only_pheno:
+            parts.append(
+                f"{only_pheno:,} phenotyped sample{'' if only_pheno == 1 else 's'} have no genotypes"
+            )
+        st.warning(
+            "Not every sample id matched: "
+            + "; ".join(parts)
+            + (f". Only the {matched:,} matched samples are used" if matched else "")
+            + " (the ids are listed under Samples below). Check that both files use the same ids.",
+            icon=":material/person_search:",
+        )
+
+
+def position_notes(ds) -> None:
+    """Say when markers have no map position (no markers table, names without positions)."""
+    pos = ds.markers["position"].to_numpy()
+    missing = int((pos < 0).sum())
+    if missing:
+        st.warning(
+            f"{missing:,} of {ds.n_loci:,} markers have no position (no markers table, and "
+            "their names carry none): they are drawn in input order on an 'unknown' "
+            "chromosome, and crosses treat them as unlinked. Add a markers.csv (marker, "
+            "chromosome, position) to place them.",
+            icon=":material/location_off:",
+        )
 
 
 def sample_matching(report: dict, ds) -> None:
@@ -333,8 +398,10 @@ def sample_matching(report: dict, ds) -> None:
     # what the report leaves out, the dataset itself says: every row it holds is matched
     n = ds.n_samples
     report = {
-        "genotype_samples": n + len(report.get("unmatched_genotype_ids") or []),
-        "phenotype_samples": n + len(report.get("unmatched_phenotype_ids") or []),
+        "genotype_samples": n
+        + report.get("n_unmatched_genotype_ids", len(report.get("unmatched_genotype_ids") or [])),
+        "phenotype_samples": n
+        + report.get("n_unmatched_phenotype_ids", len(report.get("unmatched_phenotype_ids") or [])),
         "matched_samples": n,
         **report,
     }

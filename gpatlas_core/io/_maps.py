@@ -28,7 +28,13 @@ UNKNOWN_CHROMOSOME = "unknown"
 _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50}
 _PREFIX = re.compile(r"^(chromosome|chrom|chr)[_\s-]?", re.IGNORECASE)
 _BLOOM_NAME = re.compile(r"^\d+_chr([0-9A-Za-z]+)_(\d+)(?:_|$)")
-_CHR_POS_NAME = re.compile(r"^(?:chr)?([0-9A-Za-z]+)[:_](\d+)(?:[:_].*)?$", re.IGNORECASE)
+_CHR_POS_NAME = re.compile(
+    r"^(?:chr([0-9A-Za-z]+)|([0-9]{1,3}|X|Y|W|Z|M|MT|[IVX]{1,6}))[:_](\d+)(?:[:_].*)?$",
+    re.IGNORECASE,
+)
+"""``chr2:1500``, ``2_1500_A_T``, ``X:100``, ``IV_2000``: a chromosome that is ``chr``-prefixed or
+looks like one (a number, a sex or mitochondrial chromosome, a roman numeral); any other prefix
+(``locus_0001``, ``snp_12``) is not read as a position."""
 
 
 def _roman(text: str) -> int | None:
@@ -83,10 +89,15 @@ def markers_from_names(names: Sequence[str]) -> pd.DataFrame:
     chroms: list[str] = []
     pos = np.full(len(names), -1, dtype=np.int64)
     for i, nm in enumerate(names):
-        m = _BLOOM_NAME.match(nm) or _CHR_POS_NAME.match(nm)
+        m = _BLOOM_NAME.match(nm)
         if m:
             chroms.append(m.group(1))
             pos[i] = int(m.group(2))
+            continue
+        m = _CHR_POS_NAME.match(nm)
+        if m:
+            chroms.append(m.group(1) or m.group(2))
+            pos[i] = int(m.group(3))
         else:
             chroms.append("")
     return pd.DataFrame(

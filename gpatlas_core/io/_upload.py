@@ -288,13 +288,26 @@ def read_uploaded(
         get,
         missing_policy=missing_policy,
         limits=limits,
-        folder_name=zip_name or "uploaded dataset",
+        folder_name=zip_name or _name_from_files(roles),
         folder_source="upload: " + ", ".join(sorted(roles.values())),
     )
     ds.report["layout"] = layout
     if ignored:
         ds.report["ignored_files"] = ignored
     return ds
+
+
+def _name_from_files(roles: dict[str, str]) -> str:
+    """A dataset read from uploaded files is named after them: the genotype table's stem, or
+    the files themselves when that stem says nothing (``genotypes.csv + phenotypes.csv``)."""
+    geno = roles.get("genotypes")
+    if geno:
+        stem = PurePath(geno).name
+        for suffix in (".gz", ".csv", ".tsv", ".txt"):
+            stem = stem.removesuffix(suffix)
+        if stem and stem.lower() not in ("genotypes", "genotype", "geno"):
+            return stem
+    return " + ".join(sorted(roles.values())) or "uploaded dataset"
 
 
 def read_layout(

@@ -96,3 +96,61 @@ def test_yeast_sample_qc_on_real_data():
     assert "Simulation truth" not in [t.label for t in at.tabs]
     labels = [e.label for e in at.expander]
     assert "Samples: 1008 matched, 0 unmatched" in labels
+
+
+def _folder_files(tmp_path, ds, *, drop_pheno_rows: int = 0, markers: bool = True):
+    from gpatlas_core.io import write_dataset_folder
+
+    root = write_dataset_folder(ds, tmp_path / "ds", compress=False)
+    files = {}
+    for name in ("genotypes.csv", "phenotypes.csv", "markers.csv"):
+        if name == "markers.csv" and not markers:
+            continue
+        data = (root / name).read_bytes()
+        if name == "phenotypes.csv" and drop_pheno_rows:
+            lines = data.decode().splitlines(keepends=True)
+            data = "".join(lines[: len(lines) - drop_pheno_rows]).encode()
+        files[name] = data
+    return files
+
+
+def test_upload_warns_on_partial_id_match_and_missing_positions(tmp_path):
+    ds = tiny()  # 60 individuals
+    files = _folder_files(tmp_path, ds, drop_pheno_rows=10, markers=False)
+    at = app("pages/data.py")
+    (uploader,) = [u for u in at.file_uploader if u.label == "Files"]
+    uploader.set_value([(n, b, "text/csv") for n, b in files.items()])
+    at.run()
+    button(at, "Read the files").click().run()
+    assert not at.exception, at.exception
+    loaded = at.session_state["dataset"]
+    assert loaded.n_samples == 50
+    warnings = [w.value for w in at.warning]
+    assert any(
+        "Not every sample id matched: 10 genotyped samples have no phenotypes" in w
+        and "Only the 50 matched samples are used" in w
+        for w in warnings
+    ), warnings
+    assert any(f"{ds.n_loci} of {ds.n_loci} markers have no position" in w for w in warnings)
+    # named after its files, not "uploaded dataset"
+    assert loaded.name == "genotypes.csv + phenotypes.csv"
+
+
+def test_upload_keeps_the_latest_copy_of_a_file_and_can_be_cleared(tmp_path):
+    ds = tiny()
+    files = _folder_files(tmp_path, ds)
+    at = app("pages/data.py")
+    (uploader,) = [u for u in at.file_uploader if u.label == "Files"]
+    broken = ("phenotypes.csv", b"sample,a\nx,1\n", "text/csv")
+    uploader.set_value([broken] + [(n, b, "text/csv") for n, b in files.items()])
+    at.run()
+    assert any(
+        "Uploaded again, the latest copy is used: phenotypes.csv" in i.value for i in at.info
+    )
+    button(at, "Read the files").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["dataset"].fingerprint == ds.fingerprint
+    button(at, "Clear the files").click().run()
+    (uploader,) = [u for u in at.file_uploader if u.label == "Files"]
+    assert not uploader.value

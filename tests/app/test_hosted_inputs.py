@@ -96,9 +96,11 @@ def test_data_page_upload(corpus, case_id, hosted):
     else:
         assert not errors, errors
         loaded = at.session_state["dataset"]
-        assert loaded is not before and loaded.name == "uploaded dataset"
+        # named after its files (a folder upload: the genotype table, else the file names)
+        assert loaded is not before and loaded.name != "uploaded dataset"
+        assert "genotypes" in loaded.name or loaded.name in {n for n, _ in case.files}, loaded.name
         case.check(loaded)
-        assert "Check the data: uploaded dataset" in [h.value for h in at.header]
+        assert f"Check the data: {loaded.name}" in [h.value for h in at.header]
     if case.sentinel is not None:
         assert not case.sentinel.exists(), "a payload was unpickled"
 
