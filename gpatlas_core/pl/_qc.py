@@ -61,8 +61,14 @@ def trait_correlation(dataset: Dataset) -> go.Figure:
             hovertemplate="%{y} vs %{x}<br>r = %{z:.2f}<extra></extra>",
         )
     )
-    size = min(900, 250 + 14 * len(dataset.traits))
-    fig.update_layout(title="Correlation between traits", height=size, yaxis_autorange="reversed")
+    size = min(1400, 250 + 16 * len(dataset.traits))
+    every = {"tickmode": "array", "tickvals": list(dataset.traits), "tickfont": {"size": 10}}
+    fig.update_layout(
+        title="Correlation between traits",
+        height=size,
+        yaxis={"autorange": "reversed", **every},
+        xaxis={"tickangle": -60, **every},
+    )
     return fig
 
 
@@ -74,32 +80,47 @@ def _chrom_order(labels: pd.Series) -> list[str]:
 
 
 def marker_density(dataset: Dataset, *, bin_mb: float = 0.1) -> go.Figure:
-    """Markers per window of ``bin_mb`` megabases along each chromosome (one line each)."""
+    """Markers per window of ``bin_mb`` megabases: one row per chromosome, colour = markers in
+    the window (blank past the chromosome's last marker), so gaps and dense regions of every
+    chromosome are seen at once. Markers without a position are left out (said in the title)."""
     markers = dataset.markers
-    fig = go.Figure()
-    for chrom in _chrom_order(markers["chromosome"]):
-        pos = markers.loc[markers["chromosome"].astype(str) == chrom, "position"].to_numpy()
-        pos = pos[pos >= 0] / 1e6
-        if len(pos) == 0:
-            continue
-        edges = np.arange(0, pos.max() + bin_mb, bin_mb)
-        if len(edges) < 2:
-            edges = np.array([0.0, bin_mb])
+    pos_all = markers["position"].to_numpy()
+    placed = pos_all >= 0
+    chroms = [
+        c for c in _chrom_order(markers["chromosome"])
+        if ((markers["chromosome"].astype(str) == c).to_numpy() & placed).any()
+    ]  # fmt: skip
+    top = float(pos_all[placed].max()) / 1e6 if placed.any() else 0.0
+    edges = np.arange(0.0, top + bin_mb, bin_mb)
+    if len(edges) < 2:
+        edges = np.array([0.0, bin_mb])
+    z = np.full((len(chroms), len(edges) - 1), np.nan)
+    for r, chrom in enumerate(chroms):
+        on = (markers["chromosome"].astype(str) == chrom).to_numpy() & placed
+        pos = pos_all[on] / 1e6
         counts, _ = np.histogram(pos, bins=edges)
-        fig.add_trace(
-            go.Scatter(
-                x=edges[:-1] + bin_mb / 2,
-                y=counts,
-                mode="lines",
-                name=f"chr {chrom}",
-                hovertemplate=f"chr {chrom}<br>%{{x:.2f}} Mb: %{{y}} markers<extra></extra>",
-            )
+        end = int(np.searchsorted(edges, pos.max(), side="right"))
+        z[r, :end] = counts[:end]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=edges[:-1] + bin_mb / 2,
+            y=[f"chr {c}" for c in chroms],
+            colorscale="Viridis",
+            colorbar={"title": {"text": "markers"}},
+            hovertemplate="%{y}, %{x:.2f} Mb: %{z} markers<extra></extra>",
+            hoverongaps=False,
         )
+    )
+    unplaced = int((~placed).sum())
+    title = f"Marker density (markers per {bin_mb:g} Mb window)"
+    if unplaced:
+        title += f"; {unplaced:,} markers without a position not shown"
     fig.update_layout(
-        title=f"Marker density (markers per {bin_mb:g} Mb window)",
+        title=title,
         xaxis_title="Position (Mb)",
-        yaxis_title="Markers per window",
-        height=380,
+        yaxis={"autorange": "reversed", "dtick": 1, "type": "category"},
+        height=max(260, 120 + 22 * len(chroms)),
     )
     return fig
 

@@ -104,3 +104,19 @@ def test_maf_histogram_and_genotype_pca(tiny_dataset):
     assert list(scree.x) == ["PC1", "PC2", "PC3", "PC4"]
     np.testing.assert_allclose(scree.y, 100 * pca.explained)
     assert fig.layout.xaxis.title.text.startswith("PC1 (")
+
+
+def test_marker_density_is_one_row_per_chromosome_and_every_trait_is_labelled():
+    from gpatlas_core.io import load_yeast_sample
+
+    ds = load_yeast_sample()
+    heat = pl.marker_density(ds, bin_mb=0.1).data[0]
+    z = np.asarray(heat.z, dtype=float)
+    n_chrom = ds.markers["chromosome"].astype(str).nunique()
+    assert isinstance(heat, go.Heatmap) and z.shape[0] == n_chrom
+    assert np.nansum(z) == (ds.markers["position"] >= 0).sum()  # every placed marker once
+    # past a chromosome's last marker the row is blank, not zero
+    assert np.isnan(z).any()
+    corr = pl.trait_correlation(ds)
+    assert list(corr.layout.xaxis.tickvals) == list(ds.traits)
+    assert list(corr.layout.yaxis.tickvals) == list(ds.traits)
