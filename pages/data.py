@@ -351,12 +351,7 @@ def reader_notes(report: dict) -> None:
     ignored = [f for f in report.get("ignored_files") or [] if f != "dataset.json"]
     if ignored:
         st.warning("Files not used: " + ", ".join(map(str, ignored)), icon=":material/info:")
-    only_geno = report.get(
-        "n_unmatched_genotype_ids", len(report.get("unmatched_genotype_ids") or [])
-    )
-    only_pheno = report.get(
-        "n_unmatched_phenotype_ids", len(report.get("unmatched_phenotype_ids") or [])
-    )
+    only_geno, only_pheno = unmatched_counts(report)
     if only_geno or only_pheno:
         matched = report.get("matched_samples")
         parts = []
@@ -375,6 +370,15 @@ def reader_notes(report: dict) -> None:
             + " (the ids are listed under Samples below). Check that both files use the same ids.",
             icon=":material/person_search:",
         )
+
+
+def unmatched_counts(report: dict) -> tuple[int, int]:
+    """Sample ids only in the genotype file and only in the phenotype file: the reader's full
+    counts (its id lists are capped), else the lengths of the lists."""
+    return tuple(
+        int(report.get(f"n_unmatched_{side}_ids", len(report.get(f"unmatched_{side}_ids") or [])))
+        for side in ("genotype", "phenotype")
+    )
 
 
 def position_notes(ds) -> None:
@@ -397,11 +401,10 @@ def sample_matching(report: dict, ds) -> None:
         return
     # what the report leaves out, the dataset itself says: every row it holds is matched
     n = ds.n_samples
+    only_geno, only_pheno = unmatched_counts(report)
     report = {
-        "genotype_samples": n
-        + report.get("n_unmatched_genotype_ids", len(report.get("unmatched_genotype_ids") or [])),
-        "phenotype_samples": n
-        + report.get("n_unmatched_phenotype_ids", len(report.get("unmatched_phenotype_ids") or [])),
+        "genotype_samples": n + only_geno,
+        "phenotype_samples": n + only_pheno,
         "matched_samples": n,
         **report,
     }

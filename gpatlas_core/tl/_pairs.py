@@ -99,16 +99,26 @@ def fit_pairs(
     m = dataset.n_traits
     if lasso.oof is None or len(lasso.folds) != m:
         raise ValueError("the additive LASSO fit carries no out-of-fold predictions or folds")
-    x = dataset.onehot(train_rows)
     y = dataset.phenotypes[train_rows].astype(np.float64)
     loci = top_loci_per_trait(dataset, lasso, top_loci)
+    # one-hot of the paired loci only (not of every marker): ``local`` maps a one-hot column
+    # of the dataset to its column in ``x``
+    used = np.unique(np.concatenate([np.zeros(0, np.int64), *loci])).astype(np.int64)
+    x = dataset.onehot(train_rows, loci=used)
+    sizes = np.diff(np.append(dataset.column_offsets, dataset.n_allele_columns))
+    cols = np.concatenate(
+        [np.zeros(0, np.int64)]
+        + [np.arange(dataset.column_offsets[j], dataset.column_offsets[j] + sizes[j]) for j in used]
+    )
+    local = np.full(dataset.n_allele_columns, -1, dtype=np.int64)
+    local[cols] = np.arange(len(cols))
 
     def fit(j: int):
         obs = np.flatnonzero(np.isfinite(y[:, j]))
         cand = pair_columns(dataset, loci[j])
         if len(cand) == 0 or obs.size < 10 or not np.isfinite(lasso.intercept[j]):
             return cand, None
-        design = x[:, cand[:, 0]] * x[:, cand[:, 1]]
+        design = x[:, local[cand[:, 0]]] * x[:, local[cand[:, 1]]]
         resid = y[:, j] - lasso.oof[:, j]  # NaN where unobserved
         res = lasso_cv(
             design,
