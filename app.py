@@ -45,6 +45,13 @@ with st.sidebar:
             ]
         )
     )
+    st.radio(
+        "Figure image format",
+        ["PNG", "SVG"],
+        horizontal=True,
+        key="figure-format",
+        help="What the camera button above each figure saves (SVG: vector, for papers).",
+    )
     if limits().hosted:
         st.caption("Hosted mode: size and time limits apply.")
 

@@ -3,6 +3,7 @@ top loci, recovery of known QTL and, for simulations, of the causal alleles."""
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from gpatlas_core import pl, tl
@@ -79,14 +80,31 @@ def manhattan_section(ds, res) -> tuple[str | None, float]:
             )
             or None
         )
-    fig = pl.manhattan(
-        res,
-        trait=trait,
-        known_qtl=ds.known_qtl if show_qtl else None,
-        qtl_traits=qtl_traits,
-        percentile=pct,
-        chromosome=chrom,
-    )
+    sig = significance_section(res) if trait is None else None
+    if sig is not None:
+        shown = res.loci.assign(neg_log10_p=-np.log10(sig.loci["p"].to_numpy()))
+        fig = pl.manhattan(
+            shown,
+            column="neg_log10_p",
+            known_qtl=ds.known_qtl if show_qtl else None,
+            qtl_traits=qtl_traits,
+            percentile=None,
+            chromosome=chrom,
+            scale=False,
+            threshold=-np.log10(sig.threshold_p),
+            threshold_label=f"genome-wide {sig.alpha:g}",
+            y_title="-log10 p",
+            title="Significance of each locus: does removing it raise the test error?",
+        )
+    else:
+        fig = pl.manhattan(
+            res,
+            trait=trait,
+            known_qtl=ds.known_qtl if show_qtl else None,
+            qtl_traits=qtl_traits,
+            percentile=pct,
+            chromosome=chrom,
+        )
     event = ui.figure(
         fig, f"manhattan_{trait or 'all'}_{chrom or 'genome'}.html", key="manhattan",
         select=("points", "box"),
@@ -113,6 +131,11 @@ def manhattan_section(ds, res) -> tuple[str | None, float]:
             "removed (locus = its most important allele); relative = share of the top locus. "
             "Click a point or a row for its effect plot; box-select a region to zoom into it."
         )
+    if sig is not None and len(table):
+        cols = sig.loci.set_index(sig.loci["marker"].astype(str))[["p", "p_genome", "significant"]]
+        table = table.assign(**{c: table["marker"].astype(str).map(cols[c]) for c in cols})
+        ui.download_table(sig.loci, "importance_significance.csv",
+                          label="Download significance of every locus (CSV)")  # fmt: skip
     rows = st.dataframe(
         table, hide_index=True, height=min(36 * (len(table) + 1), 320),
         column_config=_number_formats(table), on_select="rerun", selection_mode="single-row",
@@ -129,10 +152,47 @@ def manhattan_section(ds, res) -> tuple[str | None, float]:
     return trait, pct
 
 
+def significance_section(res):
+    """The genome-wide significance view's switch and caption; its result (None = off)."""
+    if res.tier != "genotype" or res.matrix.shape[0] < 3:
+        return None
+    c1, c2 = st.columns([2, 3])
+    view = c1.radio(
+        "Y axis",
+        ["Importance", "Significance (-log10 p)"],
+        horizontal=True,
+        key="manhattan-y",
+        help="Importance says how much the model uses a locus; significance tests whether "
+        "removing it raises the prediction error of the test individuals.",
+    )
+    if view == "Importance":
+        return None
+    alpha = c2.select_slider(
+        "Genome-wide error level", [0.01, 0.05, 0.1], value=0.05, key="sig-alpha"
+    )
+    key = (id(res), res.params.get("seed"), alpha)
+    cache = st.session_state.setdefault("_significance", {})
+    if key not in cache:
+        cache.clear()
+        with st.spinner("Bootstrapping the test individuals…"):
+            cache[key] = tl.locus_significance(res, alpha=alpha, n_bootstrap=1000, rng=0)
+    sig = cache[key]
+    st.caption(
+        sig.describe()
+        + " Per locus: the rise in each test individual's prediction error when its alleles "
+        "there are removed; one-sided test of a mean rise above 0 (pointwise p, normal). The "
+        "dashed line is the genome-wide threshold: the 1 - alpha quantile of the largest "
+        "bootstrap z over all loci, so the chance that any locus with no real effect crosses "
+        "it is about alpha. Loci the model does not use are not tested (p = 1). "
+        "For the all-traits loss; per-trait significance is not computed."
+    )
+    return sig
+
+
 def _number_formats(table) -> dict:
     """Significant digits, not fixed decimals (importance values span many orders)."""
     fmt = {}
-    for c in ("importance", "ci_low", "ci_high"):
+    for c in ("importance", "ci_low", "ci_high", "p", "p_genome"):
         if c in table:
             fmt[c] = st.column_config.NumberColumn(c, format="%.3e")
     if "relative" in table:

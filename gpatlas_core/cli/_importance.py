@@ -162,6 +162,12 @@ def run(args: argparse.Namespace) -> int:
     res.save(out)
     if not args.quiet:
         print("\n".join(_report(res, ds)))
+    if args.tier == "genotype" and res.matrix.shape[0] >= 3:
+        from ..tl._significance import locus_significance
+
+        sig = locus_significance(res, n_bootstrap=1000, rng=args.seed)
+        sig.loci.to_csv(out / "importance_significance.csv", index=False)
+        print(sig.describe() + f" Wrote importance_significance.csv to {out}")
     print(f"wrote importance_alleles.csv, importance_loci.csv, importance_matrix.npy to {out}")
     return 0
 

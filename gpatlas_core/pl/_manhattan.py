@@ -31,6 +31,9 @@ def manhattan(
     title: str | None = None,
     qtl_traits: list[str] | None = None,
     qtl_style: str | None = None,
+    threshold: float | None = None,
+    threshold_label: str = "threshold",
+    y_title: str | None = None,
 ) -> go.Figure:
     """Locus importance against genome position.
 
@@ -63,6 +66,11 @@ def manhattan(
         Divide by the largest value (the paper's "scaled" importance).
     title
         Figure title (a default names the trait).
+    threshold, threshold_label
+        A dashed red line at this value of the drawn column (e.g. the genome-wide
+        significance threshold on a -log10 p plot), labelled.
+    y_title
+        The y-axis title (default: scaled importance).
     """
     loci = _loci_table(importance)
     col = column or (f"{PER_TRAIT_PREFIX}{trait}" if trait is not None else "importance")
@@ -103,8 +111,9 @@ def manhattan(
                 showlegend=False,
                 name="loci",
                 hovertemplate=(
-                    "%{customdata[0]}<br>chromosome %{customdata[1]}, %{customdata[2]:,} bp"
-                    "<br>importance %{customdata[3]:.4g}<extra></extra>"
+                    "%{customdata[0]}<br>chromosome %{customdata[1]}, %{customdata[2]:,} bp<br>"
+                    + (y_title or "importance")
+                    + " %{customdata[3]:.4g}<extra></extra>"
                 ),
             )
         )
@@ -132,10 +141,17 @@ def manhattan(
             annotation_text=f"{percentile:g}th percentile",
             annotation_position="top left",
         )
+    if threshold is not None and np.isfinite(threshold):
+        fig.add_hline(
+            y=threshold / top if scale else threshold,
+            line={"dash": "dash", "color": "#c0392b", "width": 1.5},
+            annotation_text=threshold_label,
+            annotation_position="top right",
+        )
     fig.update_layout(shapes=list(fig.layout.shapes) + shapes)
 
-    what = "Scaled importance" if scale else "Importance"
-    if trait is not None:
+    what = y_title or ("Scaled importance" if scale else "Importance")
+    if trait is not None and y_title is None:
         what += f" for {trait}"
     fig.update_yaxes(title_text=what, rangemode="tozero")
     if chromosome is None:

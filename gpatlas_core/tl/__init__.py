@@ -69,6 +69,7 @@ from ._recovery import (
     qtl_recovery,
     variance_explained_correlation,
 )
+from ._significance import LocusSignificance, locus_loss_increase, locus_significance
 from ._tsne import LatentEmbedding, embed_latents, tsne_max_perplexity
 from ._tune import (
     TuneResult,
@@ -125,6 +126,7 @@ __all__ = [
     "ImportanceResult",
     "LassoCVResult",
     "LatentEmbedding",
+    "LocusSignificance",
     "MarkerEffect",
     "ParentRanking",
     "Ploidy",
@@ -172,6 +174,8 @@ __all__ = [
     "kurtosis_test",
     "lasso_cv",
     "linkage_with",
+    "locus_loss_increase",
+    "locus_significance",
     "loop_executor",
     "marker_effect",
     "merge_intervals",

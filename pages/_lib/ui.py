@@ -69,11 +69,12 @@ def download_figure(fig, filename: str, *, key=None) -> None:
 
 def figure(fig, filename: str, *, key: str | None = None, select: tuple[str, ...] = ()):
     """Show a plotly figure with its HTML download below; the modebar's camera saves a PNG
-    (twice the screen resolution) named after ``filename``. With ``select`` (plotly selection
+    (twice the screen resolution; SVG when chosen in the sidebar) named after ``filename``. With ``select`` (plotly selection
     modes, e.g. ``("points", "box")``) a click or box selection reruns the page and the
     selection is returned (else None)."""
     stem = filename.rsplit(".", 1)[0]
-    config = {"toImageButtonOptions": {"format": "png", "filename": stem, "scale": 2}}
+    fmt = str(st.session_state.get("figure-format", "PNG")).lower()
+    config = {"toImageButtonOptions": {"format": fmt, "filename": stem, "scale": 2}}
     if select:
         event = st.plotly_chart(
             fig, width="stretch", key=key, on_select="rerun", selection_mode=select, config=config

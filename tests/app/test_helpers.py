@@ -203,3 +203,26 @@ def test_queue_wait_estimate_from_recent_durations():
     stopped.stop()
     wait(jobs.run_job(stopped, lambda j: None, queue=queue))
     assert len(queue._durations) == 6
+
+
+def _figure_page():
+    import plotly.graph_objects as go
+    import streamlit as st
+
+    from pages._lib import ui
+
+    st.radio("Figure image format", ["PNG", "SVG"], key="figure-format")
+    ui.figure(go.Figure(go.Scatter(x=[1, 2], y=[3, 4])), "my_plot.html")
+
+
+def test_figure_camera_saves_png_or_svg_named_after_the_file():
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_figure_page).run()
+    config = json.loads(at.get("plotly_chart")[0].proto.config)["toImageButtonOptions"]
+    assert config == {"format": "png", "filename": "my_plot", "scale": 2}
+    at.radio(key="figure-format").set_value("SVG").run()
+    config = json.loads(at.get("plotly_chart")[0].proto.config)["toImageButtonOptions"]
+    assert config["format"] == "svg"

@@ -152,6 +152,19 @@ def test_importance_page_manhattan_top_loci_and_truth():
     assert not at.exception, at.exception
 
 
+def test_importance_page_significance_view():
+    at = importance_app()
+    at.radio(key="manhattan-y").set_value("Significance (-log10 p)").run()
+    assert not at.exception, at.exception
+    body = texts(at)
+    assert "genome-wide threshold" in body and "raise the test prediction error" in body
+    fig = at.get("plotly_chart")[0].proto.spec
+    assert "-log10 p" in fig and "genome-wide 0.05" in fig
+    table = at.dataframe[0].value
+    assert {"p", "p_genome", "significant"} <= set(table.columns)
+    assert table["p"].between(0, 1).all()
+
+
 def test_vida_page_runs_and_evaluates_against_truth():
     at = importance_app("pages/vida.py")
     at.radio[0].set_value("Causal alleles (simulation truth)").run()

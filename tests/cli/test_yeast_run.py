@@ -41,6 +41,8 @@ def test_importance_vida_and_evaluate_find_the_data(yeast_run, capsys):
     argv = ["importance", str(yeast_run), "--bootstrap", "0", "--quiet", "--device", "cpu"]
     assert main(argv) == 0
     assert (yeast_run / "importance_matrix.npy").is_file()
+    sig = pd.read_csv(yeast_run / "importance_significance.csv")
+    assert len(sig) == 11_623 and sig["p_genome"].between(0, 1).all()
     assert main(["vida", str(yeast_run), "--top-percent", "0.5"]) == 0
     out = capsys.readouterr().out
     assert "VIDA on" in out and "(top 0.5% by importance)" in out
