@@ -138,6 +138,11 @@ def workflow(page, server: str) -> None:
     idle(page)
     no_exception(page)
     shot(page, "4_importance")
+    page.get_by_text("Significance (-log10 p)").first.click()  # the genome-wide threshold view
+    page.get_by_text("genome-wide threshold").first.wait_for(timeout=60_000)
+    idle(page)
+    no_exception(page)
+    shot(page, "4b_significance")
 
     go(page, "VIDA")
     page.get_by_role("button", name="Run VIDA").click()
