@@ -251,7 +251,9 @@ def test_haploid_cross_alleles_from_parents_and_selfing(tiny_dataset) -> None:
     np.testing.assert_allclose(s["progeny_sd"], res.progeny.std(axis=0, ddof=1), rtol=1e-4)
     best = np.sort(res.progeny[:, 0])[-30:]
     assert s["usefulness_10pct"].iat[0] == pytest.approx(best.mean(), rel=1e-5)
-    np.testing.assert_allclose(s["parent_a"], run.predict_from_genotypes(ds.onehot([0]))[0])
+    np.testing.assert_allclose(  # float32: one row vs a batch round differently (2e-7 in CI)
+        s["parent_a"], run.predict_from_genotypes(ds.onehot([0]))[0], rtol=1e-5
+    )
     assert {"ridge_progeny_sd", "observed_a", "phenotype_sd"} <= set(s.columns)
     again = tl.cross(run, ds, (a, b), config=config, rng=4)
     np.testing.assert_array_equal(again.offspring, off)  # seeded
