@@ -1,5 +1,6 @@
 """Importance: ablation importance of every allele and locus, Manhattan plot against known QTL,
-top loci, recovery of known QTL and, for simulations, of the causal alleles."""
+top loci, recovery of known QTL and, for simulations, of the causal alleles; Captum's gradient
+attributions of the same loss (integrated gradients, DeepLIFT, GradientSHAP) side by side."""
 
 from __future__ import annotations
 
@@ -30,6 +31,93 @@ def start(ds, run, settings: dict) -> None:
             return None
 
     state.start_job("importance", work, settings=settings, label="Importance")
+
+
+def start_attribution(ds, run, method: str, settings: dict) -> None:
+    label = tl.METHOD_LABELS[method]
+
+    def work(job):
+        def progress(done, total):
+            job.progress(done, total, f"{label}: individual {done} of {total}")
+
+        try:
+            return tl.compute_attributions(
+                run,
+                ds,
+                method=method,
+                n_bootstrap=settings["n_bootstrap"],
+                rng=settings["seed"],
+                on_progress=progress,
+                should_stop=job.should_stop,
+            )
+        except tl.AblationCancelled:
+            return None
+
+    state.start_job(state.importance_stage(method), work, settings=settings, label=label)
+
+
+def method_selector() -> str:
+    method = st.radio(
+        "Method",
+        list(tl.METHODS),
+        format_func=tl.METHOD_LABELS.get,
+        horizontal=True,
+        key=ui.remembered("importance-method", "ablation"),
+        help="Exact ablation removes each allele in turn. The others are Captum's gradient "
+        "attributions of the same per-individual loss (zero baseline; GradientSHAP draws its "
+        "baselines around 0 with the seed above): much faster on big models, approximate.",
+    )
+    state.set_importance_method(method)
+    return method
+
+
+def attribution(ds, run, method: str, settings: dict):
+    """The gradient method's result for these settings: computed once, in the background, the
+    first time it is picked (again on request), then cached like the ablation."""
+    stage = state.importance_stage(method)
+    keyed = {"n_bootstrap": settings["n_bootstrap"], "seed": settings["seed"]}
+    res = state.cached(stage, **keyed)
+    job = state.job(stage)
+    tried = job is not None and job.key == state.cache_key(stage, **keyed)
+    if res is None and not tried:
+        start_attribution(ds, run, method, keyed)
+    elif res is None and not job.active:
+        label = tl.METHOD_LABELS[method]
+        if st.button(f"Compute {label}", icon=":material/calculate:"):
+            start_attribution(ds, run, method, keyed)
+    ui.poll_job(stage)
+    return state.cached(stage, **keyed)
+
+
+def agreement_section(ds, ablation) -> None:
+    """Every method computed for this run, side by side: seconds, Spearman correlation of the
+    allele importance with exact ablation and, with simulation truth, the causal-allele AUC."""
+    results = {}
+    for method in tl.METHODS:
+        res = state.latest(state.importance_stage(method))
+        if res is not None and (ablation is None or res.matrix.shape == ablation.matrix.shape):
+            results[method] = res
+    if len(results) < 2 and "ablation" in results:
+        return
+    st.subheader("Methods side by side")
+    try:
+        table = tl.attribution_agreement(results, reference=ablation, truth=ds.truth)
+    except DataError as err:
+        st.info(str(err))
+        return
+    fmt = {c: st.column_config.NumberColumn(c, format="%.3f") for c in table.columns[1:]}
+    st.dataframe(table, hide_index=True, column_config=fmt)
+    ui.download_table(table, "importance_methods.csv", label="Download the comparison (CSV)")
+    st.caption(
+        "Spearman: rank correlation of each method's allele importance with exact ablation's"
+        + ("" if ablation is not None else " (compute the ablation above to see it)")
+        + (
+            "; causal AUC: ROC AUC of allele importance, causal vs non-causal alleles "
+            "(simulation truth)."
+            if ds.truth is not None
+            else "."
+        )
+    )
 
 
 def settings_form(ds) -> dict:
@@ -127,8 +215,8 @@ def manhattan_section(ds, res) -> tuple[str | None, float]:
         st.caption(
             f"{len(table)} loci at or above the {pct:g}th percentile"
             + (f" on chromosome {chrom}" if chrom else "")
-            + ". Importance: mean squared change in the prediction error when the allele is "
-            "removed (locus = its most important allele); relative = share of the top locus. "
+            + f". Importance: {_meaning(res)} (locus = its most important allele); "
+            "relative = share of the top locus. "
             "Click a point or a row for its effect plot; box-select a region to zoom into it."
         )
     if sig is not None and len(table):
@@ -152,9 +240,18 @@ def manhattan_section(ds, res) -> tuple[str | None, float]:
     return trait, pct
 
 
+def _meaning(res) -> str:
+    if res.method == "ablation":
+        return "mean squared change in the prediction error when the allele is removed"
+    return f"mean squared {tl.METHOD_LABELS[res.method]} attribution of the prediction error"
+
+
 def significance_section(res):
     """The genome-wide significance view's switch and caption; its result (None = off)."""
     if res.tier != "genotype" or res.matrix.shape[0] < 3:
+        return None
+    if res.method != "ablation":  # the test is of the rise in error when a locus is removed
+        st.caption("The significance view tests exact ablation: pick it as the method to see it.")
         return None
     c1, c2 = st.columns([2, 3])
     view = c1.radio(
@@ -300,6 +397,7 @@ st.markdown(
     "prediction error is recorded: alleles whose removal hurts most matter most."
 )
 settings = settings_form(ds)
+method = method_selector()
 job = state.job("importance")
 busy = job is not None and job.active
 if st.button("Compute importance", type="primary", disabled=busy, icon=":material/calculate:"):
@@ -309,13 +407,16 @@ res = state.cached("importance", **settings)
 if res is None and state.latest("importance") is not None:
     res = state.latest("importance")
     st.caption("Showing the last computed importance (its settings differ from those above).")
-if res is not None:
+shown = res if method == "ablation" else attribution(ds, run, method, settings)
+if shown is not None:
     st.caption(
-        f"{res.params.get('n_individuals', '?')} test individuals, "
-        f"{res.params.get('n_columns', '?'):,} allele columns, "
-        f"{res.params.get('seconds', 0):.1f} s on {res.params.get('device', '?')}."
+        f"{tl.METHOD_LABELS[shown.method]}: "
+        f"{shown.params.get('n_individuals', '?')} test individuals, "
+        f"{shown.params.get('n_columns', '?'):,} allele columns, "
+        f"{shown.params.get('seconds', 0):.1f} s on {shown.params.get('device', '?')}."
     )
-    trait, _ = manhattan_section(ds, res)
-    recovery_section(ds, res, trait)
-else:
+    trait, _ = manhattan_section(ds, shown)
+    agreement_section(ds, res)
+    recovery_section(ds, shown, trait)
+elif method == "ablation":
     st.info("Press **Compute importance** to score every allele (progress shows here).")

@@ -262,12 +262,19 @@ def show(result: dict, ds, imp) -> None:
 
 st.title("VIDA: interaction screen")
 ds, run = ui.require_run()
-imp = state.latest("importance")
+imp = state.chosen_importance()
 if imp is None or imp.tier != "genotype":
     st.info("VIDA needs the per-individual importance of the genotype tier. Compute it first.")
     st.page_link("pages/importance.py", label="Go to Importance", icon=":material/bar_chart:")
     st.stop()
+if imp.method != "ablation":
+    st.caption(
+        f"On the per-individual {tl.METHOD_LABELS[imp.method]} attributions (the method picked on "
+        "the Importance page)."
+    )
 key, cand = candidate_form(ds, imp)
+if cand is not None and imp.method != "ablation":
+    key = {**key, "importance": imp.method}  # results of each method are kept apart
 params = parameter_form()
 job = state.job("vida")
 ready = cand is not None

@@ -1,8 +1,11 @@
-"""``importance RUN``: ablation importance of a trained run on its test individuals.
+"""``importance RUN``: importance of a trained run on its test individuals.
 
 Writes ``importance_alleles.csv``, ``importance_loci.csv``, ``importance_matrix.npy`` and
 ``importance_params.json`` into RUN (the phenotype tier into ``RUN/phenotype_importance/``),
 then prints the top loci and, where the data allow, the known-QTL or simulation-truth checks.
+``--method`` picks exact ablation (the default) or a Captum gradient attribution of the same
+loss; those go into ``RUN/importance_<method>/`` (see :func:`importance_dir`), with the
+seconds taken and their Spearman agreement with ablation in ``importance_params.json``.
 """
 
 from __future__ import annotations
@@ -15,8 +18,18 @@ from pathlib import Path
 import numpy as np
 
 from ..io import MISSING_STATE, DataError, Dataset, resolve_dataset
+from ..tl._attributions import METHODS
 
 PHENOTYPE_DIR = "phenotype_importance"
+
+
+def importance_dir(
+    run_dir: str | Path, *, tier: str = "genotype", method: str = "ablation"
+) -> Path:
+    """Where ``importance`` writes (and ``vida`` reads) a result: ablation in RUN (phenotype
+    tier: RUN/phenotype_importance/), a gradient method in ``importance_<method>/`` below."""
+    base = Path(run_dir) if tier == "genotype" else Path(run_dir) / PHENOTYPE_DIR
+    return base if method == "ablation" else base / f"importance_{method.replace('-', '_')}"
 
 
 def _load_run(path: Path):
@@ -75,7 +88,8 @@ def load_run_dataset(run, data: list[str] | None) -> Dataset:
 
 
 class _Progress:
-    def __init__(self) -> None:
+    def __init__(self, what: str = "ablation") -> None:
+        self.what = what
         self.t0 = time.perf_counter()
         self.last = 0.0
 
@@ -84,7 +98,9 @@ class _Progress:
         if done == total or now - self.last > 0.5:
             self.last = now
             end = "\n" if done == total else ""
-            sys.stderr.write(f"\rablation: {done}/{total} individuals, {now - self.t0:.1f} s{end}")
+            sys.stderr.write(
+                f"\r{self.what}: {done}/{total} individuals, {now - self.t0:.1f} s{end}"
+            )
             sys.stderr.flush()
 
 
@@ -98,7 +114,7 @@ def _report(res, ds: Dataset) -> list[str]:
 
     loci = res.loci
     lines = [
-        f"ablation of {res.params['n_individuals']} test individuals x "
+        f"{res.method} of {res.params['n_individuals']} test individuals x "
         f"{res.params['n_columns']:,} columns: {res.params['seconds']:.1f} s "
         f"({res.params['device']})"
     ]
@@ -140,29 +156,72 @@ def _report(res, ds: Dataset) -> list[str]:
     return lines
 
 
+def _reference(run_dir: Path, trained, ds: Dataset, args, res) -> tuple:
+    """Exact ablation of the same run and tier to compare ``res`` with: the one saved in the
+    run folder when it scored the same individuals and columns, else computed now (not saved)."""
+    from ..tl._ablation import ImportanceResult, compute_importance
+
+    where = importance_dir(run_dir, tier=args.tier)
+    try:
+        saved = ImportanceResult.load(where)
+    except DataError:
+        saved = None
+    if (
+        saved is not None
+        and saved.method == "ablation"
+        and saved.params.get("samples") == res.params["samples"]
+        and saved.matrix.shape == res.matrix.shape
+    ):
+        return saved, f"saved in {where}"
+    ref = compute_importance(
+        trained, ds, tier=args.tier, n_bootstrap=0, rng=args.seed, device=args.device,
+        on_progress=None if args.quiet else _Progress(),
+    )  # fmt: skip
+    return ref, f"computed now ({ref.params['seconds']:.1f} s)"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..tl._ablation import compute_importance
+    from ..tl._attributions import check_method, compute_attributions, spearman_agreement
 
+    method = check_method(args.method)
     run_dir = Path(args.run)
     trained = _load_run(run_dir)
     ds = load_run_dataset(trained, args.data)
     if args.bootstrap < 0:
         raise DataError(f"--bootstrap must be 0 or more, got {args.bootstrap}")
-    res = compute_importance(
-        trained,
-        ds,
-        tier=args.tier,
-        per_trait=args.per_trait,
-        n_bootstrap=args.bootstrap,
-        rng=args.seed,
-        device=args.device,
-        on_progress=None if args.quiet else _Progress(),
-    )
-    out = run_dir if args.tier == "genotype" else run_dir / PHENOTYPE_DIR
+    if method != "ablation" and args.per_trait:
+        raise DataError(
+            "--per-trait is the ablation's prediction shift; use it with --method ablation"
+        )
+    progress = None if args.quiet else _Progress(method)
+    if method == "ablation":
+        res = compute_importance(
+            trained, ds, tier=args.tier, per_trait=args.per_trait, n_bootstrap=args.bootstrap,
+            rng=args.seed, device=args.device, on_progress=progress,
+        )  # fmt: skip
+    else:
+        res = compute_attributions(
+            trained, ds, method=method, tier=args.tier, n_bootstrap=args.bootstrap,
+            rng=args.seed, device=args.device, on_progress=progress,
+        )  # fmt: skip
+    agreement = None
+    if method != "ablation" and not args.no_compare:
+        ref, source = _reference(run_dir, trained, ds, args, res)
+        rho = spearman_agreement(res, ref)
+        res.params["spearman_vs_ablation"] = rho
+        res.params["ablation_reference"] = source
+        agreement = (
+            f"{method}: {res.params['seconds']:.1f} s; Spearman correlation of allele importance "
+            f"with exact ablation ({source}, {ref.params['seconds']:.1f} s): {rho:.3f}"
+        )
+    out = importance_dir(run_dir, tier=args.tier, method=method)
     res.save(out)
     if not args.quiet:
         print("\n".join(_report(res, ds)))
-    if args.tier == "genotype" and res.matrix.shape[0] >= 3:
+    if agreement is not None:
+        print(agreement)
+    if method == "ablation" and args.tier == "genotype" and res.matrix.shape[0] >= 3:
         from ..tl._significance import locus_significance
 
         sig = locus_significance(res, n_bootstrap=1000, rng=args.seed)
@@ -175,13 +234,28 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "importance",
-        help="ablation importance of a trained run (alleles, loci, per-individual matrix)",
+        help="importance of a trained run (alleles, loci, per-individual matrix)",
         description="Set each input column of each test individual to 0 and measure how the "
         "reconstruction error changes (Captum FeatureAblation's numbers, computed in batches). "
         "Writes importance_alleles.csv, importance_loci.csv (with bootstrap intervals) and "
-        f"importance_matrix.npy into RUN (phenotype tier: RUN/{PHENOTYPE_DIR}/).",
+        f"importance_matrix.npy into RUN (phenotype tier: RUN/{PHENOTYPE_DIR}/). --method picks a "
+        "Captum gradient attribution of the same loss instead (integrated gradients, DeepLIFT, "
+        "GradientSHAP), written to RUN/importance_<method>/ with its agreement with ablation.",
     )
     p.add_argument("run", metavar="RUN", help="run folder written by `train`")
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default="ablation",
+        help="exact feature ablation (default) or a Captum gradient attribution of the same "
+        "per-individual loss, written to RUN/importance_<method>/",
+    )
+    p.add_argument(
+        "--no-compare",
+        action="store_true",
+        help="gradient methods: skip the Spearman agreement with exact ablation (which is "
+        "computed when the run folder has none)",
+    )
     p.add_argument(
         "--tier",
         choices=("genotype", "phenotype"),

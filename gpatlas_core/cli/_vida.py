@@ -2,7 +2,8 @@
 
 Reads ``RUN/importance_matrix.npy`` (written by ``importance``), writes ``RUN/vida.csv`` and,
 when the dataset has simulation truth, ``RUN/vida_eval.json`` (and ``RUN/vida_grid.csv`` with
-``--grid``).
+``--grid``). With ``--importance METHOD`` (a gradient attribution written by ``importance
+--method METHOD``) it reads and writes in ``RUN/importance_<method>/`` instead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import DataError, Dataset, spec_exists
+from ..tl._attributions import METHODS as IMPORTANCE_METHODS
 from ..tl._vida import vida
 from ..tl._vida_candidates import (
     candidates_above_percentile,
@@ -28,10 +30,13 @@ from ..tl._vida_eval import VIDA_EVAL_SEED, best_of_grid, vida_against_truth, vi
 MATRIX_FILE = "importance_matrix.npy"
 
 
-def _load_matrix(run_dir: Path) -> np.ndarray:
-    path = run_dir / MATRIX_FILE
+def _load_matrix(run_dir: Path, method: str = "ablation") -> np.ndarray:
+    from ._importance import importance_dir
+
+    path = importance_dir(run_dir, method=method) / MATRIX_FILE
     if not path.is_file():
-        raise DataError(f"{path}: no importance matrix; run `importance {run_dir}` first")
+        how = "" if method == "ablation" else f" --method {method}"
+        raise DataError(f"{path}: no importance matrix; run `importance {run_dir}{how}` first")
     try:
         m = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as err:
@@ -108,11 +113,14 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run)
     if not run_dir.is_dir():
         raise DataError(f"{run_dir}: run folder not found")
-    matrix = _load_matrix(run_dir)
+    from ._importance import importance_dir
+
+    matrix = _load_matrix(run_dir, args.importance)
+    out_dir = importance_dir(run_dir, method=args.importance)
     columns = _allele_columns(run_dir)
     if matrix.shape[1] != len(columns):
         raise DataError(
-            f"{run_dir / MATRIX_FILE}: {matrix.shape[1]} columns, but the run has "
+            f"{out_dir / MATRIX_FILE}: {matrix.shape[1]} columns, but the run has "
             f"{len(columns)} allele columns"
         )
     ds = _load_dataset(run_dir, args.dataset, columns)
@@ -126,9 +134,9 @@ def run(args: argparse.Namespace) -> int:
         clumpiness_percentile=args.clumpiness_percentile,
         method=args.method,
     )
-    scores.to_csv(run_dir / "vida.csv", index=False)
+    scores.to_csv(out_dir / "vida.csv", index=False)
     n_ok = int((scores["status"] == "ok").sum())
-    print(f"wrote {run_dir / 'vida.csv'}: {n_ok:,} of {len(scores):,} columns scored")
+    print(f"wrote {out_dir / 'vida.csv'}: {n_ok:,} of {len(scores):,} columns scored")
     if ds is None or ds.truth is None:
         if args.grid:
             raise DataError("--grid needs a dataset with simulation truth (to compute AUC)")
@@ -150,16 +158,16 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.grid:
         grid = vida_grid(matrix, columns, candidates=cand, truth=ds.truth)
-        grid.to_csv(run_dir / "vida_grid.csv", index=False)
+        grid.to_csv(out_dir / "vida_grid.csv", index=False)
         report["grid_best"] = best_of_grid(grid)
-    (run_dir / "vida_eval.json").write_text(
+    (out_dir / "vida_eval.json").write_text(
         json.dumps(report, indent=1, allow_nan=False), encoding="utf-8"
     )
     top10, top20 = ev.enrichment_at(10), ev.enrichment_at(20)
     print(
         f"AUC {ev.auc:.3f} ({ev.n_interacting} interacting, {ev.n_non_interacting} not); "
         f"enrichment top 10% {top10.get('enrichment', float('nan')):.2f}x, "
-        f"top 20% {top20.get('enrichment', float('nan')):.2f}x; wrote {run_dir / 'vida_eval.json'}"
+        f"top 20% {top20.get('enrichment', float('nan')):.2f}x; wrote {out_dir / 'vida_eval.json'}"
     )
     return 0
 
@@ -184,6 +192,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--clumpiness-percentile", type=float, default=5.0, metavar="F", help="default 5"
     )
     p.add_argument("--method", choices=METHODS, default="concentration")
+    p.add_argument(
+        "--importance",
+        choices=IMPORTANCE_METHODS,
+        default="ablation",
+        metavar="METHOD",
+        help="whose per-individual matrix: ablation (default, RUN/importance_matrix.npy) or a "
+        "gradient method written by `importance --method` (RUN/importance_<method>/, where the "
+        "VIDA results then go too)",
+    )
     p.add_argument("--grid", action="store_true", help="grid search (needs simulation truth)")
     p.add_argument(
         "--dataset",

@@ -7,6 +7,17 @@ from ._ablation import (
     compute_importance,
     prediction_shift,
 )
+from ._attributions import (
+    ATTRIBUTION_METHODS,
+    METHOD_LABELS,
+    METHODS,
+    AttributionConfig,
+    attribution_agreement,
+    attribution_matrix,
+    check_method,
+    compute_attributions,
+    spearman_agreement,
+)
 from ._baselines import RidgeFit, fit_ridge
 from ._causal import CausalRoc, causal_allele_roc
 from ._crosses import (
@@ -108,13 +119,17 @@ from ._vida_eval import (
 from ._vida_partners import PARTNER_COLUMNS, vida_partners
 
 __all__ = [
+    "ATTRIBUTION_METHODS",
     "COMPARISON_COLUMNS",
     "DEFAULT_CM_PER_MB",
     "MEDIAN",
+    "METHODS",
+    "METHOD_LABELS",
     "MODEL_LABELS",
     "PARTNER_COLUMNS",
     "VIDA_EVAL_SEED",
     "AblationCancelled",
+    "AttributionConfig",
     "CVResult",
     "CVStopped",
     "CausalRoc",
@@ -140,6 +155,8 @@ __all__ = [
     "allele_frequencies",
     "allele_swaps",
     "assign_folds",
+    "attribution_agreement",
+    "attribution_matrix",
     "best_of_grid",
     "candidates_above_percentile",
     "candidates_from_known_qtl",
@@ -148,11 +165,13 @@ __all__ = [
     "causal_allele_roc",
     "check_grid",
     "check_index_weights",
+    "check_method",
     "check_swaps",
     "chromosome_order",
     "clumpiness",
     "comparison_frame",
     "comparison_table",
+    "compute_attributions",
     "compute_importance",
     "cross",
     "cross_validate",
@@ -194,6 +213,7 @@ __all__ = [
     "ridge_for_run",
     "roc_youden",
     "select_individuals",
+    "spearman_agreement",
     "start_ray",
     "summarize",
     "swaps_for_markers",

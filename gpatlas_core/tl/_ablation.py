@@ -36,12 +36,15 @@ __all__ = [
     "PER_TRAIT_PREFIX",
     "AblationCancelled",
     "AblationOutput",
+    "ImportanceInputs",
     "ImportanceResult",
     "ablate",
     "ablation_matrix",
     "allele_importance",
     "bootstrap_locus_importance",
     "compute_importance",
+    "importance_inputs",
+    "importance_result",
     "locus_max",
     "prediction_shift",
 ]
@@ -179,7 +182,8 @@ def bootstrap_locus_importance(
 
 @dataclass
 class ImportanceResult:
-    """Ablation importance of one tier of a run, on its test individuals.
+    """Importance of one tier of a run, on its test individuals: exact ablation, or a gradient
+    attribution on the same per-individual loss (``_attributions.py``).
 
     Attributes
     ----------
@@ -207,6 +211,12 @@ class ImportanceResult:
     @property
     def tier(self) -> str:
         return str(self.params.get("tier", "genotype"))
+
+    @property
+    def method(self) -> str:
+        """The importance method that made it: ``ablation`` or a gradient attribution
+        (``integrated-gradients``, ``deeplift``, ``gradient-shap``)."""
+        return str(self.params.get("attribution", "ablation"))
 
     @property
     def traits(self) -> list[str]:
@@ -324,9 +334,62 @@ def compute_importance(
     individual's MSE runs over its observed traits; otherwise it is the plain MSE over the
     filled-in targets, as the reference computed it.
     """
+    seed = _resolve_seed(rng)
+    inp = importance_inputs(run, dataset, tier=tier)
+    dev = resolve_device(device)
+    t0 = time.perf_counter()
+    out = ablate(
+        inp.encoder,
+        run.p,
+        inp.x,
+        inp.t,
+        mask=inp.mask,
+        per_trait=per_trait,
+        device=dev,
+        chunk_size=chunk_size,
+        on_progress=on_progress,
+        should_stop=should_stop,
+    )
+    seconds = time.perf_counter() - t0
+    return importance_result(
+        out.matrix,
+        run,
+        dataset,
+        inp,
+        shift=out.shift,
+        n_bootstrap=n_bootstrap,
+        level=level,
+        seed=seed,
+        params={
+            "attribution": "ablation",
+            "method": "feature ablation, baseline 0, one column at a time (Captum FeatureAblation)",
+            "device": str(dev),
+            "seconds": round(seconds, 3),
+        },
+    )
+
+
+@dataclass
+class ImportanceInputs:
+    """What an importance method of one tier sees: the run's test individuals.
+
+    ``rows``: their dataset rows; ``x``: inputs (one-hot genotypes, or the phenotypes for the
+    phenotype tier); ``t``: targets on the model's scale; ``mask``: observed phenotypes, or None
+    when the run does not mask missing ones (plain MSE, the reference); ``encoder``: GQ or Q.
+    """
+
+    tier: str
+    rows: np.ndarray
+    x: torch.Tensor
+    t: torch.Tensor
+    mask: torch.Tensor | None
+    encoder: nn.Module
+
+
+def importance_inputs(run: Run, dataset: Dataset, *, tier: Tier = "genotype") -> ImportanceInputs:
+    """The inputs, targets and mask of ``run``'s test individuals for ``tier`` (any method)."""
     if tier not in ("genotype", "phenotype"):
         raise ValueError(f"tier must be 'genotype' or 'phenotype', not {tier!r}")
-    seed = _resolve_seed(rng)
     rows = run.test_rows(dataset)
     if len(rows) == 0:
         raise DataError(
@@ -340,23 +403,29 @@ def compute_importance(
         inputs = t
     masked = bool(run.config.train.mask_missing)
     encoder = run.gq if tier == "genotype" else run.q
-    dev = resolve_device(device)
-    t0 = time.perf_counter()
-    out = ablate(
-        encoder,
-        run.p,
-        inputs,
-        t,
-        mask=mask if masked else None,
-        per_trait=per_trait,
-        device=dev,
-        chunk_size=chunk_size,
-        on_progress=on_progress,
-        should_stop=should_stop,
-    )
-    seconds = time.perf_counter() - t0
-    matrix = out.matrix
+    return ImportanceInputs(tier, rows, inputs, t, mask if masked else None, encoder)
 
+
+def importance_result(
+    matrix: np.ndarray,
+    run: Run,
+    dataset: Dataset,
+    inputs: ImportanceInputs,
+    *,
+    shift: np.ndarray | None = None,
+    n_bootstrap: int = 200,
+    level: float = 0.95,
+    seed: int = 0,
+    params: dict | None = None,
+) -> ImportanceResult:
+    """An :class:`ImportanceResult` from a per-individual matrix, whatever method made it.
+
+    The one place that turns (test individuals x columns) scores into the allele table (mean
+    of squares), the locus table (max over alleles, bootstrap interval seeded with ``seed``),
+    the optional per-trait ``shift`` (columns x traits) columns and the shared parameters;
+    ``params`` (method, timing, ...) are added to them.
+    """
+    tier = inputs.tier
     if tier == "genotype":
         cols = dataset.allele_columns
         locus = cols["locus"].to_numpy()
@@ -385,27 +454,28 @@ def compute_importance(
     )
     loci["ci_low"] = low
     loci["ci_high"] = high
-    if per_trait:
-        shift = out.shift  # (p, m)
+    if shift is not None:  # (p, m)
         by_locus = locus_max(shift.T, locus).T  # (l, m)
         names = [f"{PER_TRAIT_PREFIX}{tr}" for tr in run.traits]
         alleles = pd.concat([alleles, pd.DataFrame(shift, columns=names)], axis=1)
         loci = pd.concat([loci, pd.DataFrame(by_locus, columns=names)], axis=1)
 
-    samples = np.asarray(dataset.samples).astype(str)[rows]
-    params = {
-        "method": "feature ablation, baseline 0, one column at a time (Captum FeatureAblation)",
+    masked = inputs.mask is not None
+    samples = np.asarray(dataset.samples).astype(str)[inputs.rows]
+    extra = dict(params or {})
+    head = {k: extra.pop(k) for k in ("attribution", "method") if k in extra}
+    out_params = {
+        **head,
         "tier": tier,
-        "per_trait": bool(per_trait),
+        "per_trait": shift is not None,
         "loss": "MSE over observed traits" if masked else "MSE over all traits",
         "scale": "model" if run.scaler is None else "model (standardised traits)",
-        "n_individuals": len(rows),
+        "n_individuals": len(inputs.rows),
         "n_columns": int(matrix.shape[1]),
         "n_bootstrap": int(n_bootstrap),
         "ci_level": float(level),
-        "seed": seed,
-        "device": str(dev),
-        "seconds": round(seconds, 3),
+        "seed": int(seed),
+        **extra,
         "dataset": {"name": dataset.name, "fingerprint": dataset.fingerprint},
         "run": {
             "status": run.status,
@@ -415,4 +485,4 @@ def compute_importance(
         "traits": [str(s) for s in run.traits],
         "samples": samples.tolist(),
     }
-    return ImportanceResult(matrix=matrix, alleles=alleles, loci=loci, params=params)
+    return ImportanceResult(matrix=matrix, alleles=alleles, loci=loci, params=out_params)

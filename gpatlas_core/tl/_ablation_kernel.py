@@ -49,7 +49,7 @@ from torch import nn
 from .._device import resolve_device
 from ..module import PairLinear
 
-__all__ = ["AblationCancelled", "AblationOutput", "ablate"]
+__all__ = ["AblationCancelled", "AblationOutput", "ablate", "loss_weights"]
 
 
 class AblationCancelled(RuntimeError):
@@ -147,6 +147,28 @@ def _as_tensor(a: torch.Tensor | np.ndarray, dtype: torch.dtype) -> torch.Tensor
     return t.to("cpu", dtype)
 
 
+def loss_weights(
+    t: torch.Tensor, mask: torch.Tensor | np.ndarray | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(keep, w)`` of the per-individual loss ``sum_i w_ki (y_ki - t_ki)^2`` (float64 ``w``).
+
+    Without a mask: the plain MSE over all traits (``w = 1 / m``; ``t`` must be finite). With
+    one: the MSE over the individual's observed traits (``w = 1 / observed`` there, 0
+    elsewhere; an individual with none weighs nothing). Every importance method uses it.
+    """
+    n, m = t.shape
+    if mask is None:
+        keep = torch.isfinite(t)
+        if not keep.all():
+            raise ValueError("t contains NaN; pass a mask of observed phenotypes")
+        return keep, torch.full((n, m), 1.0 / m, dtype=torch.float64)
+    keep = _as_tensor(mask, torch.bool)
+    if keep.shape != (n, m):
+        raise ValueError(f"mask must be ({n}, {m}); got {tuple(keep.shape)}")
+    cnt = keep.sum(dim=1, keepdim=True).to(torch.float64)
+    return keep, torch.where(keep, 1.0 / cnt.clamp(min=1.0), 0.0)
+
+
 def ablate(
     encoder: nn.Module,
     decoder: nn.Module,
@@ -236,17 +258,7 @@ def ablate(
         t64 = _as_tensor(t, torch.float64)
         if t64.shape != (n, m):
             raise ValueError(f"t must be ({n}, {m}); got {tuple(t64.shape)}")
-        if mask is None:
-            keep = torch.isfinite(t64)
-            if not keep.all():
-                raise ValueError("t contains NaN; pass a mask of observed phenotypes")
-            w = torch.full((n, m), 1.0 / m, dtype=torch.float64)
-        else:
-            keep = _as_tensor(mask, torch.bool)
-            if keep.shape != (n, m):
-                raise ValueError(f"mask must be ({n}, {m}); got {tuple(keep.shape)}")
-            cnt = keep.sum(dim=1, keepdim=True).to(torch.float64)
-            w = torch.where(keep, 1.0 / cnt.clamp(min=1.0), 0.0)
+        keep, w = loss_weights(t64, mask)
         t_fill = torch.where(keep, torch.nan_to_num(t64), y)  # unobserved: no error
         resid = y - t_fill
         f_base = ((resid * resid) * w).sum(dim=1).to(dev)

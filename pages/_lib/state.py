@@ -102,6 +102,24 @@ def latest(stage: str) -> Any:
     return _ss().setdefault("latest", {}).get(cache_key(stage))
 
 
+def importance_stage(method: str) -> str:
+    """The cache stage of an importance method: ``importance`` (exact ablation) or
+    ``importance-<method>`` (a gradient attribution)."""
+    return "importance" if method == "ablation" else f"importance-{method}"
+
+
+def set_importance_method(method: str) -> None:
+    """The importance method picked on the Importance page (other pages follow it)."""
+    _ss()["importance_method"] = method
+
+
+def chosen_importance() -> Any:
+    """The latest importance of the method picked on the Importance page, else the latest
+    ablation (None when neither was computed for the current data and run)."""
+    res = latest(importance_stage(_ss().get("importance_method", "ablation")))
+    return res if res is not None else latest("importance")
+
+
 def store(stage: str, value: Any, **settings: Any) -> None:
     results()[cache_key(stage, **settings)] = value
     _ss().setdefault("latest", {})[cache_key(stage)] = value
