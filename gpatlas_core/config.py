@@ -82,6 +82,15 @@ class TrainConfig:
     layer (docs/method.md section 2). 0 = additive warm start only."""
     genotype_lr: float | None = None
     """Tier-2 learning rate (None = ``lr``)."""
+    variational: bool = False
+    """A variational phenotype tier (docs/method.md section 2, "Variational tier"): Q outputs a
+    mean and a log-variance, tier 1 decodes a reparameterised draw and adds ``beta`` times the
+    KL divergence to N(0, I); GQ gets a log-variance head fitted in tier 2 by
+    KL(Q's distribution || GQ's), and evaluation adds 90% prediction intervals. Predictions
+    use the means. False = the reference's deterministic autoencoder."""
+    beta: float = 0.03
+    """Variational runs: weight of tier 1's KL term against the squared error summed over an
+    individual's traits (both divided by the number of traits, like the masked MSE)."""
     seed: int = 47
     device: Device = "auto"
 

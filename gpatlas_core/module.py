@@ -5,6 +5,12 @@ is plain Linear. Each network is an ``nn.Sequential`` whose first module is the 
 layer, which the fast ablation relies on. GQ's first layer may be a :class:`PairLinear`: a
 Linear layer on the one-hot genotypes plus weights on products of chosen pairs of their
 columns (the pairwise interaction terms of the warm start, ``TrainConfig.interaction_loci``).
+
+Variational runs (``TrainConfig.variational``) give Q and GQ a log-variance head each
+(:func:`logvar_head`): a Linear layer from the encoder's trunk (its output before the last
+block, or the input when there is no hidden layer) to the latent. The encoder itself still
+outputs the mean, so every deterministic use of Q and GQ (predictions, ablation, t-SNE) is the
+mean's (:func:`encode_distribution` gives both).
 """
 
 from __future__ import annotations
@@ -91,6 +97,37 @@ def encoder(n_in: int, hidden: int | None, cfg: ModelConfig) -> nn.Sequential:
 def decoder(n_out: int, cfg: ModelConfig) -> nn.Sequential:
     """latent -> d_hidden (BN + LeakyReLU) -> n_out (linear output): P."""
     return nn.Sequential(*_block(cfg.latent, cfg.d_hidden, cfg), nn.Linear(cfg.d_hidden, n_out))
+
+
+def trunk_length(net: nn.Sequential) -> int:
+    """Modules of ``net`` before its last block (Linear, BatchNorm, LeakyReLU): 0 without a
+    hidden layer, 3 with one. The log-variance head reads the trunk's output."""
+    return len(net) - 3
+
+
+def trunk_width(net: nn.Sequential) -> int:
+    """Width of the trunk's output (the last block's Linear input)."""
+    return int(net[trunk_length(net)].in_features)
+
+
+def logvar_head(net: nn.Sequential, cfg: ModelConfig) -> nn.Linear:
+    """A fresh log-variance head for the encoder ``net``: trunk output -> latent."""
+    return nn.Linear(trunk_width(net), cfg.latent)
+
+
+def encode_distribution(
+    net: nn.Sequential, head: nn.Module, x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(mean, log-variance)`` of the latent Gaussian of encoder ``net`` with head ``head``;
+    the mean is exactly ``net(x)``."""
+    k = trunk_length(net)
+    h = x
+    for mod in list(net)[:k]:
+        h = mod(h)
+    mu = h
+    for mod in list(net)[k:]:
+        mu = mod(mu)
+    return mu, head(h)
 
 
 def build_networks(

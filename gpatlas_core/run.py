@@ -21,7 +21,7 @@ from torch import nn
 
 from .config import GPAtlasConfig
 from .io import DataError, Dataset
-from .module import build_networks, n_pairs_in
+from .module import build_networks, encode_distribution, n_pairs_in
 
 LOSS_COLUMNS = [
     "tier",
@@ -96,7 +96,11 @@ class Run:
     ``q``, ``p``, ``gq`` are on the CPU in eval mode. ``fill`` is the model-scale value fed to
     the phenotype encoder for a missing phenotype (the training mean when masking, the scaled
     zero of the reference's zero-fill otherwise). ``checkpoint`` holds the optimiser and
-    generator state of a stopped run, for ``train(..., resume=run)``.
+    generator state of a stopped run, for ``train(..., resume=run)``. Variational runs
+    (``config.train.variational``) also hold the log-variance heads ``q_logvar`` and
+    ``gq_logvar`` (:func:`~gpatlas_core.module.logvar_head`) and, once evaluated,
+    ``residual_sd``: the decoder's residual standard deviation per trait on the model scale
+    (training individuals, observed cells), used by the prediction intervals.
     """
 
     config: GPAtlasConfig
@@ -117,6 +121,23 @@ class Run:
     status: str = "finished"
     info: dict = field(default_factory=dict)
     checkpoint: dict | None = field(default=None, repr=False)
+    q_logvar: nn.Linear | None = None
+    gq_logvar: nn.Linear | None = None
+    residual_sd: np.ndarray | None = None
+
+    @property
+    def variational(self) -> bool:
+        """Whether the run has a variational tier (log-variance heads)."""
+        return self.gq_logvar is not None
+
+    def networks(self) -> dict[str, nn.Module]:
+        """Every network of the run by its name in ``weights.safetensors``."""
+        nets: dict[str, nn.Module] = {"q": self.q, "p": self.p, "gq": self.gq}
+        if self.q_logvar is not None:
+            nets["q_logvar"] = self.q_logvar
+        if self.gq_logvar is not None:
+            nets["gq_logvar"] = self.gq_logvar
+        return nets
 
     # ------------------------------------------------------------------ inputs
     def _rows_of(self, dataset: Dataset, which: str) -> np.ndarray:
@@ -208,6 +229,27 @@ class Run:
         the one-hot genotypes made block by block."""
         return self.unscale(self._over_dataset([self.gq, self.p], dataset, rows, len(self.traits)))
 
+    @torch.no_grad()
+    def latent_distribution_dataset(
+        self, dataset: Dataset, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Variational runs: GQ's latent mean and log-variance (each (n, latent)) for ``rows``
+        (default: all) of ``dataset``, the one-hot genotypes made block by block."""
+        if self.gq_logvar is None:
+            raise DataError("this run has no variational tier (train it with variational=True)")
+        self.check_dataset(dataset)
+        row_idx = np.arange(dataset.n_samples) if rows is None else np.asarray(rows)
+        self.gq.eval()
+        mus, lvs = [], []
+        for _pos, x in dataset.onehot_blocks(row_idx, block=_EVAL_CHUNK):
+            mu, lv = encode_distribution(self.gq, self.gq_logvar, torch.from_numpy(x))
+            mus.append(mu.numpy())
+            lvs.append(lv.numpy())
+        if not mus:
+            empty = np.zeros((0, self.config.model.latent), dtype=np.float32)
+            return empty, empty.copy()
+        return np.concatenate(mus), np.concatenate(lvs)
+
     def latent_dataset(self, dataset: Dataset, rows: np.ndarray | None = None) -> np.ndarray:
         """GQ(x): latent coordinates (n, latent) for ``rows`` (default: all) of ``dataset``,
         the one-hot genotypes made block by block."""
@@ -260,6 +302,15 @@ class Run:
         pred = self.predict_dataset(dataset, rows)[:, j]
         return dataset.phenotypes[rows, j], pred, None, dataset.samples[rows]
 
+    def test_intervals(self, trait: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Lower and upper ends of the 90% prediction intervals of one trait on the test
+        individuals (the order of :meth:`test_predictions`), or None without intervals."""
+        pr = self.predictions
+        if not len(pr) or "lower_90" not in pr:
+            return None
+        part = pr[(pr["set"] == "test") & (pr["trait"] == trait)]
+        return part["lower_90"].to_numpy(), part["upper_90"].to_numpy()
+
     # -------------------------------------------------------------- evaluation
     def evaluate(self, dataset: Dataset, *, baselines: bool = True, lasso_fit=None) -> dict:
         """Predict every sample with both tiers (and the linear baselines: ridge, LASSO and the
@@ -293,6 +344,17 @@ class Run:
             )
             if name in params:
                 metrics[name]["params"] = params[name]
+        intervals = {}
+        if self.variational:
+            from .tl._intervals import interval_coverage, prediction_intervals, residual_sd
+
+            if self.residual_sd is None:
+                self.residual_sd = residual_sd(self, dataset)
+            lower, upper = prediction_intervals(self, dataset, seed=self.config.train.seed)
+            intervals = {"lower_90": lower, "upper_90": upper}
+            metrics["genotype_to_phenotype"].update(
+                interval_coverage(obs[test], lower[test], upper[test], traits=self.traits)
+            )
         self.metrics = metrics
         sets = self.split.set_index("sample")["set"].reindex(samples).to_numpy()
         n, m = obs.shape
@@ -303,6 +365,7 @@ class Run:
                 "trait": np.tile(np.asarray(self.traits, dtype=object), n),
                 "observed": obs.reshape(-1),
                 **{k: v.reshape(-1) for k, v in preds.items()},
+                **{k: v.reshape(-1) for k, v in intervals.items()},
             }
         )
         return metrics
@@ -310,9 +373,13 @@ class Run:
     # ------------------------------------------------------------------ saving
     def state_tensors(self) -> dict[str, torch.Tensor]:
         out = {}
-        for name, net in (("q", self.q), ("p", self.p), ("gq", self.gq)):
+        for name, net in self.networks().items():
             for k, v in net.state_dict().items():
                 out[f"{name}.{k}"] = v.detach().cpu().contiguous()
+        if self.residual_sd is not None:
+            out["residual_sd"] = torch.from_numpy(
+                np.ascontiguousarray(self.residual_sd, dtype=np.float32)
+            )
         out["fill"] = torch.from_numpy(np.ascontiguousarray(self.fill, dtype=np.float32))
         if self.scaler is not None:
             out["scaler.mean"] = torch.from_numpy(self.scaler.mean.astype(np.float32))
@@ -385,7 +452,14 @@ class Run:
             config,
             n_pairs=n_pairs_in(tensors, "gq."),
         )
-        for name, net in (("q", q), ("p", p), ("gq", gq)):
+        heads = {}
+        for name in ("q_logvar", "gq_logvar"):
+            if f"{name}.weight" in tensors:
+                w = tensors[f"{name}.weight"]
+                with torch.device("meta"):  # no draw from torch's global generator
+                    head = nn.Linear(int(w.shape[1]), int(w.shape[0]))
+                heads[name] = head.to_empty(device="cpu")
+        for name, net in (("q", q), ("p", p), ("gq", gq), *heads.items()):
             sd = {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(name + ".")}
             net.load_state_dict(sd)
             net.eval()
@@ -427,4 +501,7 @@ class Run:
             status=meta.get("status", "finished"),
             info=meta.get("info", {}),
             checkpoint=checkpoint,
+            q_logvar=heads.get("q_logvar"),
+            gq_logvar=heads.get("gq_logvar"),
+            residual_sd=tensors["residual_sd"].numpy() if "residual_sd" in tensors else None,
         )

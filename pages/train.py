@@ -113,6 +113,24 @@ def settings_form():
             tr.early_stopping_patience,
             disabled=val == 0,
         )
+        variational = c3.checkbox(
+            "Variational tier (prediction intervals)",
+            tr.variational,
+            key=f"variational-{name}",
+            help="The phenotype code becomes a distribution (a VAE); the genotype encoder "
+            "predicts a mean and a spread, giving 90% prediction intervals per trait",
+        )
+        beta = c3.number_input(
+            "KL weight β",
+            0.0,
+            100.0,
+            float(tr.beta),
+            step=0.05,
+            format="%.3g",
+            disabled=not variational,
+            key=f"beta-{name}",
+            help="How strongly tier 1 pulls the codes toward a standard normal",
+        )
     train = dataclasses.replace(
         tr,
         epochs_phenotype=int(e1),
@@ -123,6 +141,8 @@ def settings_form():
         device=device,
         validation_fraction=float(val),
         early_stopping_patience=int(patience) if val > 0 else 0,
+        variational=bool(variational),
+        beta=float(beta),
     )
     return dataclasses.replace(base, train=train)
 
@@ -248,11 +268,15 @@ def results(ds, run) -> None:
     fmt = {c: st.column_config.NumberColumn(c, format="%.3f") for c in table.columns[1:]}
     st.dataframe(table, hide_index=True, height=min(36 * (len(table) + 1), 420), column_config=fmt)
     ui.download_table(table, "per_trait_metrics.csv")
+    interval_summary(run)
     c1, c2 = st.columns(2)
     with c1:
         trait = st.selectbox("Trait", run.traits, help="Predicted from the genotype alone")
         obs, pred, base, samples = run.test_predictions(ds, trait)
-        fig = pl.predicted_vs_real(obs, pred, trait=trait, samples=samples, baseline=base)
+        fig = pl.predicted_vs_real(
+            obs, pred, trait=trait, samples=samples, baseline=base,
+            interval=run.test_intervals(trait),
+        )  # fmt: skip
         ui.figure(fig, f"predicted_vs_real_{trait}.html")
     with c2:
         measures = ["mse", "mape", "r2", "pearson"] if positive else ["mse", "r2", "pearson"]
@@ -278,6 +302,46 @@ def results(ds, run) -> None:
         run.losses, earlier={k: history[k] for k in overlay}, **curve_options(key="curves")
     )
     ui.figure(fig, "loss_curves.html")
+
+
+def interval_summary(run) -> None:
+    """A variational run's 90% prediction intervals: coverage and width, per trait."""
+    g2p = run.metrics.get("genotype_to_phenotype", {})
+    cover = g2p.get("interval_coverage")
+    if not cover:
+        return
+    level = g2p.get("interval_level", 0.9)
+    width = g2p["interval_width"]
+    st.markdown(f"**{level:.0%} prediction intervals** (variational tier)")
+    c1, c2 = st.columns(2)
+    med = cover.get("median")
+    c1.metric(
+        "Coverage on the test individuals",
+        "-" if med is None else f"{med:.1%}",
+        help=f"Median over traits of the share of observed test values inside their "
+        f"{level:.0%} interval; near {level:.0%} means the intervals are honest",
+    )
+    mw = width.get("median")
+    c2.metric(
+        "Median interval width", "-" if mw is None else f"{mw:.3g}",
+        help="In each trait's own units (median over traits)",
+    )  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "trait": list(run.traits),
+            "coverage": [cover["per_trait"].get(t) for t in run.traits],
+            "width": [width["per_trait"].get(t) for t in run.traits],
+        }
+    )
+    with st.expander("Coverage and width per trait"):
+        st.dataframe(
+            frame, hide_index=True,
+            column_config={
+                "coverage": st.column_config.NumberColumn("Coverage", format="%.3f"),
+                "width": st.column_config.NumberColumn("Mean width", format="%.3g"),
+            },
+        )  # fmt: skip
+        ui.download_table(frame, "interval_coverage.csv")
 
 
 def curve_options(key: str = "live") -> dict:

@@ -27,6 +27,13 @@ def _table(metrics: dict, traits: list[str] | None = None) -> str:
         )
     if traits:
         lines.append(verdict(metrics, traits))
+    g2p = metrics.get("genotype_to_phenotype", {})
+    if g2p.get("interval_coverage"):
+        lines.append(
+            f"{g2p.get('interval_level', 0.9):.0%} prediction intervals: "
+            f"{fmt(g2p['interval_coverage']['median'])} of the observed test values inside "
+            f"(median over traits), median width {fmt(g2p['interval_width']['median'])}"
+        )
     return "\n".join(lines)
 
 
@@ -54,6 +61,12 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
         "--validation-fraction", type=float, metavar="F", help="share of training for validation"
     )
     p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience (epochs)")
+    p.add_argument(
+        "--variational",
+        action="store_true",
+        help="variational phenotype tier: latent distributions and 90%% prediction intervals",
+    )
+    p.add_argument("--beta", type=float, metavar="F", help="variational KL weight (default 0.03)")
     p.add_argument("--missing-policy", choices=("own_state", "most_frequent"), default="own_state")
 
 
@@ -70,6 +83,7 @@ def config_from_args(args: argparse.Namespace) -> GPAtlasConfig:
             "test_fraction": args.test_fraction,
             "validation_fraction": args.validation_fraction,
             "early_stopping_patience": args.patience,
+            "beta": args.beta,
         }.items()
         if v is not None
     }
@@ -77,13 +91,19 @@ def config_from_args(args: argparse.Namespace) -> GPAtlasConfig:
         overrides["standardize"] = True
     if args.no_mask:
         overrides["mask_missing"] = False
+    if args.variational:
+        overrides["variational"] = True
     if args.config:
         path = Path(args.config)
         if not path.is_file():
             raise DataError(f"{path}: config file not found")
         base = config_from_json(path.read_text(encoding="utf-8"), name=str(path))
-        return with_overrides(base, overrides)
-    return preset(args.preset, **overrides)
+        config = with_overrides(base, overrides)
+    else:
+        config = preset(args.preset, **overrides)
+    if args.beta is not None and not config.train.variational:
+        raise DataError("--beta is the KL weight of the variational tier: add --variational")
+    return config
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from ._importance import (
     qtl_recovery_curve,
     variance_explained_scatter,
 )
-from ._latent import latent_tsne
+from ._latent import latent_traversal_curves, latent_traversal_heatmap, latent_tsne
 from ._manhattan import manhattan
 from ._qc import (
     allele_state_counts,
@@ -48,6 +48,8 @@ __all__ = [
     "genotype_pca",
     "importance_vs_weight",
     "interval_roc_curve",
+    "latent_traversal_curves",
+    "latent_traversal_heatmap",
     "latent_tsne",
     "log_ticks",
     "loss_curves",

@@ -156,10 +156,14 @@ def predicted_vs_real(
     samples: Sequence[str] | None = None,
     baseline: np.ndarray | None = None,
     baseline_name: str = "Ridge",
+    interval: tuple[np.ndarray, np.ndarray] | None = None,
+    interval_level: float = 0.9,
 ) -> go.Figure:
     """Scatter of predicted against observed values of one trait, with the y = x line.
 
     Missing observations are left out. ``baseline`` adds a second model's predictions.
+    ``interval``: lower and upper ends of G-P Atlas's prediction intervals (a variational
+    run's), drawn as vertical error bars; the legend gives the share of points inside.
     """
     observed = np.asarray(observed, dtype=float)
     ok = np.isfinite(observed)
@@ -168,14 +172,30 @@ def predicted_vs_real(
     series = [("G-P Atlas", np.asarray(predicted, dtype=float), "#4c78a8")]
     if baseline is not None:
         series.append((baseline_name, np.asarray(baseline, dtype=float), "#e45756"))
-    for name, pred, colour in series:
+    for k, (name, pred, colour) in enumerate(series):
         r = np.corrcoef(observed[ok], pred[ok])[0, 1] if ok.sum() > 2 else np.nan
+        label, error_y = f"{name} (r = {r:.2f})", None
+        if k == 0 and interval is not None:
+            lo = np.asarray(interval[0], dtype=float)[ok]
+            hi = np.asarray(interval[1], dtype=float)[ok]
+            inside = float(np.mean((observed[ok] >= lo) & (observed[ok] <= hi))) if ok.any() else 0
+            label += f", {interval_level:.0%} intervals hold {inside:.0%}"
+            error_y = {
+                "type": "data",
+                "symmetric": False,
+                "array": hi - pred[ok],
+                "arrayminus": pred[ok] - lo,
+                "color": "rgba(76,120,168,0.35)",
+                "thickness": 1,
+                "width": 0,
+            }
         fig.add_trace(
             go.Scattergl(
                 x=observed[ok],
                 y=pred[ok],
                 mode="markers",
-                name=f"{name} (r = {r:.2f})",
+                name=label,
+                error_y=error_y,
                 marker={"color": colour, "size": 6, "opacity": 0.7},
                 text=text,
                 hovertemplate="%{text}<br>real %{x:.3g}<br>predicted %{y:.3g}<extra></extra>"

@@ -1,4 +1,5 @@
-"""Latent-space picture: one t-SNE map of both encoders' codes, an individual's two points linked."""
+"""Latent-space pictures: one t-SNE map of both encoders' codes, an individual's two points
+linked; the latent traversal heatmap (what each dimension does to each trait)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 if TYPE_CHECKING:
+    from ..tl._traversal import LatentTraversal
     from ..tl._tsne import LatentEmbedding
 
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#7f7f7f")
@@ -157,5 +159,69 @@ def latent_tsne(
         margin={"t": 70, "b": 110},
         # the legend below the map, so it never sits under the colour bar
         legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0},
+    )
+    return fig
+
+
+def latent_traversal_heatmap(traversal: LatentTraversal) -> go.Figure:
+    """Trait x latent-dimension heatmap of a :class:`~gpatlas_core.tl.LatentTraversal`: each
+    cell the change of the trait (in its standard deviations) when the dimension moves from
+    ``-span`` to ``+span`` standard deviations around the mean code; diverging colours, 0
+    white."""
+    tr = traversal
+    resp = np.asarray(tr.response, dtype=float)
+    lim = float(np.nanmax(np.abs(resp))) if resp.size and np.isfinite(resp).any() else 1.0
+    lim = lim if lim > 0 else 1.0
+    dims = [f"z{d + 1}" for d in range(resp.shape[1])]
+    span = tr.params.get("span", float("nan"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=resp,
+            x=dims,
+            y=list(tr.traits),
+            colorscale="RdBu",
+            reversescale=True,
+            zmin=-lim,
+            zmax=lim,
+            zmid=0.0,
+            colorbar={"title": {"text": "change (trait sd)"}},
+            hovertemplate="%{y}, dimension %{x}: %{z:.3g} trait sd<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"Latent traversal: each trait's change as one dimension moves -{span:g} to "
+        f"+{span:g} sd around the mean code",
+        xaxis_title="Latent dimension",
+        yaxis_title="Trait",
+        height=max(320, 18 * len(tr.traits) + 140),
+        yaxis={"autorange": "reversed"},
+    )
+    return fig
+
+
+def latent_traversal_curves(traversal: LatentTraversal, dimension: int) -> go.Figure:
+    """Each trait along one dimension's traversal (0-based ``dimension``): the decoded value
+    minus its value at the mean code, in the trait's standard deviations."""
+    tr = traversal
+    curves = np.asarray(tr.curves[dimension], dtype=float)  # (steps, traits)
+    mid = tr.curves[dimension][len(tr.offsets) // 2] if len(tr.offsets) % 2 else curves.mean(0)
+    rel = (curves - np.asarray(mid)[None, :]) / np.asarray(tr.trait_scale)[None, :]
+    fig = go.Figure()
+    for j, trait in enumerate(tr.traits):
+        fig.add_trace(
+            go.Scatter(
+                x=tr.offsets,
+                y=rel[:, j],
+                mode="lines",
+                name=str(trait),
+                hovertemplate=f"{trait}<br>z{dimension + 1} at %{{x:.2g}} sd: "
+                "%{y:.3g} trait sd<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=f"Traits along latent dimension z{dimension + 1}",
+        xaxis_title=f"z{dimension + 1} (sd of its codes from the mean code)",
+        yaxis_title="Change of the trait (trait sd)",
+        height=420,
     )
     return fig

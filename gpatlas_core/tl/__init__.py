@@ -50,6 +50,7 @@ from ._experiments import (
     swaps_for_markers,
 )
 from ._frequencies import allele_frequencies
+from ._intervals import interval_coverage, prediction_intervals, residual_sd
 from ._lasso import LassoCVResult, lasso_cv
 from ._loci import importance_column, known_qtl_hits, top_loci
 from ._meiosis import (
@@ -81,6 +82,7 @@ from ._recovery import (
     variance_explained_correlation,
 )
 from ._significance import LocusSignificance, locus_loss_increase, locus_significance
+from ._traversal import LatentTraversal, latent_traversal, run_latent_traversal
 from ._tsne import LatentEmbedding, embed_latents, tsne_max_perplexity
 from ._tune import (
     TuneResult,
@@ -141,6 +143,7 @@ __all__ = [
     "ImportanceResult",
     "LassoCVResult",
     "LatentEmbedding",
+    "LatentTraversal",
     "LocusSignificance",
     "MarkerEffect",
     "ParentRanking",
@@ -188,10 +191,12 @@ __all__ = [
     "importance_by_class",
     "importance_column",
     "interaction_labels",
+    "interval_coverage",
     "interval_roc",
     "known_qtl_hits",
     "kurtosis_test",
     "lasso_cv",
+    "latent_traversal",
     "linkage_with",
     "locus_loss_increase",
     "locus_significance",
@@ -200,6 +205,7 @@ __all__ = [
     "merge_intervals",
     "metrics_table",
     "ploidy_of",
+    "prediction_intervals",
     "prediction_shift",
     "qq_data",
     "qtl_peak_markers",
@@ -209,9 +215,11 @@ __all__ = [
     "ray_executor",
     "read_grid",
     "region_of",
+    "residual_sd",
     "resolve_candidates",
     "ridge_for_run",
     "roc_youden",
+    "run_latent_traversal",
     "select_individuals",
     "spearman_agreement",
     "start_ray",

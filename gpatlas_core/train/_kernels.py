@@ -64,3 +64,26 @@ def penalty(wt: torch.Tensor, l1: float, l2: float) -> tuple[torch.Tensor, torch
     value = l1 * s.abs().sum() + l2 * norm
     r = l1 * torch.sign(s) + l2 * s / norm.clamp_min(torch.finfo(s.dtype).tiny)
     return value, r
+
+
+def reparameterise(mu: torch.Tensor, logvar: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """A draw of ``N(mu, exp(logvar))`` as ``mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)``
+    from ``gen``: differentiable in ``mu`` and ``logvar`` (Kingma & Welling 2014)."""
+    eps = torch.randn(mu.shape, generator=gen, device=mu.device, dtype=mu.dtype)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Per row, ``KL(N(mu, exp(logvar)) || N(0, I))`` summed over the latent dimensions:
+    ``0.5 * sum(mu^2 + exp(logvar) - 1 - logvar)``."""
+    return 0.5 * (mu**2 + torch.exp(logvar) - 1.0 - logvar).sum(dim=1)
+
+
+def kl_gaussians(
+    mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor, logvar_p: torch.Tensor
+) -> torch.Tensor:
+    """Per row, ``KL(N(mu_q, exp(logvar_q)) || N(mu_p, exp(logvar_p)))`` of diagonal Gaussians,
+    summed over dimensions. As a function of ``logvar_p`` it is smallest at
+    ``exp(logvar_p) = exp(logvar_q) + (mu_q - mu_p)^2``."""
+    var_q, var_p = torch.exp(logvar_q), torch.exp(logvar_p)
+    return 0.5 * (logvar_p - logvar_q + (var_q + (mu_q - mu_p) ** 2) / var_p - 1.0).sum(dim=1)

@@ -50,6 +50,8 @@ def run_tier(
     trained = tr.trained(tier)
     if tier == "genotype" and tr.warm and state.fresh:
         tr.lasso_fit = warm_start_genotype(run, tr.dataset)
+        if run.gq_logvar is not None:
+            tr.init_variance_head()
         if use_val:  # epoch 0, the warm start itself, is a candidate for the best epoch
             run.gq.eval()
             state.keep_best(tr.loss_on(tier, "validation"), 0, trained)
@@ -191,7 +193,7 @@ def train(
         check_config(config)
         run = new_run(dataset, config, split=split)
     device = resolve_device(config.train.device)
-    for net in (run.q, run.p, run.gq):
+    for net in run.networks().values():
         net.to(device)
     trainer = Trainer(dataset, run, device)
     if run.checkpoint is not None:
@@ -219,9 +221,10 @@ def train(
             break
     run.info["train_seconds"] = run.info.get("train_seconds", 0.0) + time.perf_counter() - t_start
     run.info["device"] = str(device)
-    for net in (run.q, run.p, run.gq):
+    for net in run.networks().values():
         net.to("cpu").eval()
     run.status = "finished" if finished else "stopped"
+    run.residual_sd = None  # re-estimated by evaluate for the weights trained now
     run.evaluate(dataset, baselines=baselines, lasso_fit=trainer.lasso_fit)
     if checkpoint_dir is not None:
         run.save(checkpoint_dir)

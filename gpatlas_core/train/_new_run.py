@@ -12,6 +12,7 @@ from torch import nn
 
 from ..config import GPAtlasConfig
 from ..io import DataError, Dataset
+from ..module import logvar_head
 from ..run import Run, Scaler, empty_networks
 
 
@@ -96,6 +97,8 @@ def check_config(config: GPAtlasConfig) -> None:
         raise DataError("interaction_loci must be 0 (off) or a positive number of loci")
     if cfg.interaction_loci and cfg.genotype_init != "lasso":
         raise DataError('interaction_loci needs the LASSO warm start (genotype_init "lasso")')
+    if cfg.variational and not (cfg.beta >= 0 and math.isfinite(cfg.beta)):
+        raise DataError(f"beta (the KL weight) must be 0 or more, not {cfg.beta}")
     if cfg.batch_size < 2:
         raise DataError("batch_size must be at least 2 (BatchNorm needs two individuals)")
 
@@ -137,6 +140,16 @@ def new_run(dataset: Dataset, config: GPAtlasConfig, *, split: pd.DataFrame | No
     q, p, gq = empty_networks(dataset.n_traits, dataset.n_allele_columns, config)
     seeds = np.random.SeedSequence(cfg.seed).generate_state(2)
     init_networks((q, p, gq), int(seeds[0]))
+    heads: dict[str, nn.Linear] = {}
+    if cfg.variational:  # own seed: the other networks start as in a deterministic run
+        with torch.device("meta"):
+            metas = {
+                "q_logvar": logvar_head(q, config.model),
+                "gq_logvar": logvar_head(gq, config.model),
+            }
+        heads = {k: v.to_empty(device="cpu") for k, v in metas.items()}
+        head_seed = np.random.SeedSequence([cfg.seed, 3]).generate_state(1)
+        init_networks(tuple(heads.values()), int(head_seed[0]))
     return Run(
         config=config,
         q=q,
@@ -155,4 +168,5 @@ def new_run(dataset: Dataset, config: GPAtlasConfig, *, split: pd.DataFrame | No
             "noise_seed": int(seeds[1]),
             "missing_policy": dataset.missing_policy,
         },
+        **heads,
     )

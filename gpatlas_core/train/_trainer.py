@@ -16,9 +16,17 @@ from torch import nn
 
 from ..config import Tier
 from ..io import Dataset
-from ..module import PairLinear
+from ..module import PairLinear, encode_distribution, trunk_length
 from ..run import LOSS_COLUMNS, Run
-from ._kernels import FirstLayer, genotype_flip_probability, masked_mse, penalty
+from ._kernels import (
+    FirstLayer,
+    genotype_flip_probability,
+    kl_gaussians,
+    kl_standard_normal,
+    masked_mse,
+    penalty,
+    reparameterise,
+)
 from ._warm_start import recalibrate_bn
 
 
@@ -83,8 +91,12 @@ class Trainer:
             self.flip = float(self.cfg.flip_probability)
 
     def trained(self, tier: Tier) -> list[nn.Module]:
-        """The networks ``tier`` trains: Q and P, or GQ."""
-        return [self.run.q, self.run.p] if tier == "phenotype" else [self.run.gq]
+        """The networks ``tier`` trains: Q and P, or GQ (with their log-variance heads in a
+        variational run)."""
+        run = self.run
+        if tier == "phenotype":
+            return [run.q, run.p] + ([run.q_logvar] if run.q_logvar is not None else [])
+        return [run.gq] + ([run.gq_logvar] if run.gq_logvar is not None else [])
 
     def recalibrates(self, tier: Tier) -> bool:
         """BatchNorm recalibration after ``tier``: never for a warm-started GQ, whose statistics
@@ -108,13 +120,33 @@ class Trainer:
             total += (((out - d.t[i : i + 512]) ** 2) * d.m[i : i + 512]).sum()
         return float(total / d.m.sum().clamp_min(1.0))
 
+    @torch.no_grad()
+    def init_variance_head(self) -> None:
+        """After the LASSO warm start: GQ's log-variance head starts constant (zero weights)
+        at the per-dimension minimiser of tier 2's KL term, ``log mean(exp(logvar_t) + (mu_t
+        - mu_g)^2)``, over the validation part (held-out code errors) or, without one, the
+        training part. At the fine-tuning's small learning rate it would hardly move from a
+        random start."""
+        run = self.run
+        part = self.parts["validation"] if self.parts["validation"].n > 1 else self.parts["train"]
+        run.q.eval()
+        run.gq.eval()
+        total = torch.zeros(self.run.config.model.latent, dtype=torch.float64, device=self.dev)
+        for i in range(0, part.n, 512):
+            mu_t, logvar_t = encode_distribution(run.q, run.q_logvar, part.t[i : i + 512])
+            mu_g = run.gq(part.onehot(slice(i, i + 512)))
+            total += (torch.exp(logvar_t) + (mu_t - mu_g) ** 2).sum(0).double()
+        var = (total / max(part.n, 1)).clamp_min(1e-6)
+        run.gq_logvar.weight.zero_()
+        run.gq_logvar.bias.copy_(torch.log(var).to(run.gq_logvar.bias.dtype))
+
     def setup(self, tier: Tier) -> tuple[list[torch.Tensor], torch.optim.Optimizer]:
         """The parameters ``tier`` trains and their optimiser. Tier 2 freezes P and swaps GQ's
         first weight for its transpose ``wt``, whose gradient :class:`FirstLayer` writes."""
         run, cfg = self.run, self.cfg
         if tier == "phenotype":
             run.p.requires_grad_(True)
-            params = [*run.q.parameters(), *run.p.parameters()]
+            params = [prm for net in self.trained(tier) for prm in net.parameters()]
             self.wt = None
         else:
             run.p.requires_grad_(False)
@@ -123,6 +155,9 @@ class Trainer:
             self.wt.grad = torch.zeros_like(self.wt)  # filled by FirstLayer.backward
             first.weight = nn.Parameter(self.wt.T, requires_grad=False)
             params = [self.wt] + [prm for prm in run.gq.parameters() if prm is not first.weight]
+            if run.gq_logvar is not None:
+                params += list(run.gq_logvar.parameters())
+                run.q.eval()  # the frozen phenotype encoder's distribution is tier 2's target
         fused = self.dev.type in ("cpu", "cuda")
         lr = cfg.genotype_lr if tier == "genotype" and cfg.genotype_lr is not None else cfg.lr
         if tier == "genotype" and self.warm:
@@ -145,14 +180,21 @@ class Trainer:
         self.run.p.requires_grad_(True)
 
     def step_loss(self, tier: Tier, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Loss on the training rows ``idx`` with fresh noise, and the L1/L2 penalty value."""
+        """Loss on the training rows ``idx`` with fresh noise, and the L1/L2 penalty value (in
+        a variational run the loss includes the KL term, whose value is reported with the
+        penalty)."""
         run, cfg, d = self.run, self.cfg, self.parts["train"]
         t, m = d.t[idx], d.m[idx]
         if tier == "phenotype":
             noisy = t + math.sqrt(cfg.sd_noise) * torch.randn(
                 t.shape, generator=self.gen, device=self.dev
             )
-            return masked_mse(run.p(run.q(noisy)), t, m), torch.zeros((), device=self.dev)
+            if run.q_logvar is None:
+                return masked_mse(run.p(run.q(noisy)), t, m), torch.zeros((), device=self.dev)
+            mu, logvar = encode_distribution(run.q, run.q_logvar, noisy)
+            z = reparameterise(mu, logvar, self.gen)
+            kl = cfg.beta * kl_standard_normal(mu, logvar).mean() / t.shape[1]
+            return masked_mse(run.p(z), t, m) + kl, kl.detach()
         x = d.onehot(idx)
         u = torch.rand(x.shape, generator=self.gen, device=self.dev)
         noisy = torch.where(u < self.flip, 1.0 - x, x)
@@ -165,9 +207,21 @@ class Trainer:
         h = FirstLayer.apply(noisy, self.wt, first.bias, r, self.wt.grad, self.support)
         if isinstance(first, PairLinear) and first.n_pairs:
             h = h + first.pair_term(noisy)  # interaction terms (autograd: pair_weight)
-        for mod in list(run.gq)[1:]:
+        k = trunk_length(run.gq)
+        trunk = noisy
+        for i, mod in enumerate(list(run.gq)[1:], start=1):
+            if i == k:
+                trunk = h
             h = mod(h)
-        return masked_mse(run.p(h), t, m), reg
+        loss = masked_mse(run.p(h), t, m)
+        if run.gq_logvar is None:
+            return loss, reg
+        # the variance head: KL(Q's distribution || N(mu_g, exp(logvar_g))), the mean held
+        # fixed in this term (it is trained through the decoder alone, as without the head)
+        with torch.no_grad():
+            mu_t, logvar_t = encode_distribution(run.q, run.q_logvar, t)
+        kl = kl_gaussians(mu_t, logvar_t, h.detach(), run.gq_logvar(trunk)).mean() / t.shape[1]
+        return loss + kl, reg + kl.detach()
 
     def epoch_losses(self, tier: Tier, use_val: bool) -> tuple[float | None, float | None]:
         """Test and validation loss after an epoch. With ``recalibrate_bn`` they are computed
