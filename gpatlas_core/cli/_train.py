@@ -7,7 +7,14 @@ import signal
 import sys
 from pathlib import Path
 
-from ..config import PRESETS, GPAtlasConfig, config_from_json, preset, with_overrides
+from ..config import (
+    PRESETS,
+    GPAtlasConfig,
+    config_from_json,
+    preset,
+    with_groups,
+    with_overrides,
+)
 from ..io import DataError
 
 
@@ -55,6 +62,16 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience (epochs)")
     p.add_argument("--missing-policy", choices=("own_state", "most_frequent"), default="own_state")
+    p.add_argument(
+        "--groups",
+        metavar="SPEC",
+        help="grouped (BINN-style) genotype encoder: a marker,group CSV (genes, pathways, "
+        "blocks; unlisted markers get a group each) or windows:SIZE of the marker map "
+        "(e.g. windows:50kb); turns the LASSO warm start off",
+    )
+    p.add_argument(
+        "--group-units", type=int, metavar="K", help="units per group (default 4, with --groups)"
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> GPAtlasConfig:
@@ -82,8 +99,17 @@ def config_from_args(args: argparse.Namespace) -> GPAtlasConfig:
         if not path.is_file():
             raise DataError(f"{path}: config file not found")
         base = config_from_json(path.read_text(encoding="utf-8"), name=str(path))
-        return with_overrides(base, overrides)
-    return preset(args.preset, **overrides)
+        config = with_overrides(base, overrides)
+    else:
+        config = preset(args.preset, **overrides)
+    spec = getattr(args, "groups", None)
+    if spec:
+        config, note = with_groups(config, spec, units=getattr(args, "group_units", None))
+        if note:
+            print(note, file=sys.stderr)
+    elif getattr(args, "group_units", None) is not None:
+        raise DataError("--group-units needs --groups")
+    return config
 
 
 def run(args: argparse.Namespace) -> int:

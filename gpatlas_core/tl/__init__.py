@@ -39,6 +39,7 @@ from ._experiments import (
     swaps_for_markers,
 )
 from ._frequencies import allele_frequencies
+from ._groups import group_ablation_matrix, group_importance, latent_sensitivity
 from ._lasso import LassoCVResult, lasso_cv
 from ._loci import importance_column, known_qtl_hits, top_loci
 from ._meiosis import (
@@ -166,6 +167,8 @@ __all__ = [
     "genotype_classes",
     "genotype_pca",
     "grid_points",
+    "group_ablation_matrix",
+    "group_importance",
     "importance_by_class",
     "importance_column",
     "interaction_labels",
@@ -173,6 +176,7 @@ __all__ = [
     "known_qtl_hits",
     "kurtosis_test",
     "lasso_cv",
+    "latent_sensitivity",
     "linkage_with",
     "locus_loss_increase",
     "locus_significance",
