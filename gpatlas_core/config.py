@@ -24,6 +24,14 @@ class ModelConfig:
     ge_hidden: int | None = 32
     bn_momentum: float = 0.8
     leaky_slope: float = 0.01
+    groups: str | None = None
+    """Knowledge-informed (BINN-style) genotype encoder: how markers are grouped (genes,
+    pathways, windows), ``windows:<size>`` (e.g. ``windows:50kb``, from the marker map) or
+    the path of a ``marker,group`` CSV. GQ's first layer is then block-sparse: each marker's
+    allele columns feed only its group's ``group_units`` units, which the next dense layer
+    mixes. None = the dense encoder of the paper."""
+    group_units: int = 4
+    """Units per group in the grouped first layer (with ``groups``)."""
 
 
 @dataclass
@@ -252,6 +260,29 @@ def with_overrides(config: GPAtlasConfig, overrides: dict) -> GPAtlasConfig:
         part = model if fields[key] == "model" else train
         setattr(part, key, _coerce(key, value, hints[fields[key]][key]))
     return GPAtlasConfig(model=model, train=train, preset=config.preset)
+
+
+def with_groups(
+    config: GPAtlasConfig, spec: str, *, units: int | None = None
+) -> tuple[GPAtlasConfig, str | None]:
+    """A copy of ``config`` with the grouped (BINN-style) genotype encoder on ``spec``
+    (``windows:50kb``, a ``marker,group`` CSV) and ``units`` per group (None: keep
+    ``group_units``). The grouped first layer trains from a random start, so a LASSO warm
+    start (with its interaction terms and fine-tuning learning rate) is switched off; the
+    second value says so (None when nothing else changed). The app and the CLI both call this."""
+    model = dataclasses.replace(config.model, groups=spec)
+    if units is not None:
+        model.group_units = int(units)
+    train = dataclasses.replace(config.train)
+    note = None
+    if train.genotype_init != "random":
+        train.genotype_init, train.interaction_loci, train.genotype_lr = "random", 0, None
+        note = (
+            "groups: the grouped encoder trains from a random start, so the LASSO warm start "
+            f"of {config.preset!r} is off (genotype_init random, interaction_loci 0, tier-2 "
+            f"learning rate {train.lr:g}); {train.epochs_genotype} tier-2 epochs"
+        )
+    return GPAtlasConfig(model=model, train=train, preset=config.preset), note
 
 
 def config_from_json(text: str, *, name: str = "config.json") -> GPAtlasConfig:

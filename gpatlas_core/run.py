@@ -21,7 +21,7 @@ from torch import nn
 
 from .config import GPAtlasConfig
 from .io import DataError, Dataset
-from .module import build_networks, encode_distribution, n_pairs_in
+from .module import GroupedLinear, build_networks, encode_distribution, n_groups_in, n_pairs_in
 
 LOSS_COLUMNS = [
     "tier",
@@ -73,12 +73,16 @@ def empty_networks(
     device: torch.device | str = "cpu",
     *,
     n_pairs: int = 0,
+    n_groups: int = 0,
 ) -> tuple[nn.Sequential, nn.Sequential, nn.Sequential]:
     """(Q, P, GQ) with uninitialised storage on ``device`` (built on the meta device, so nothing
     draws from torch's global generator); BatchNorm layers are reset to their defaults.
-    ``n_pairs``: GQ's first layer has that many interaction pairs (:class:`PairLinear`)."""
+    ``n_pairs``: GQ's first layer has that many interaction pairs (:class:`PairLinear`);
+    ``n_groups``: it is a :class:`GroupedLinear` with that many groups."""
     with torch.device("meta"):
-        nets = build_networks(n_traits, n_allele_columns, config.model, n_pairs=n_pairs)
+        nets = build_networks(
+            n_traits, n_allele_columns, config.model, n_pairs=n_pairs, n_groups=n_groups
+        )
     out = []
     for net in nets:
         net = net.to_empty(device=device)
@@ -138,6 +142,31 @@ class Run:
         if self.gq_logvar is not None:
             nets["gq_logvar"] = self.gq_logvar
         return nets
+
+    # ------------------------------------------------------------------ groups
+    @property
+    def grouped(self) -> bool:
+        """Whether GQ's first layer is a grouped (BINN-style) :class:`GroupedLinear`."""
+        return isinstance(self.gq[0], GroupedLinear)
+
+    @property
+    def group_names(self) -> list[str]:
+        """Names of the first layer's groups (empty for a dense encoder)."""
+        return [str(g) for g in self.info.get("groups", {}).get("names", [])]
+
+    def marker_groups(self):
+        """The grouped encoder's :class:`~gpatlas_core.io.MarkerGroups` (None when dense)."""
+        from .io import MarkerGroups
+
+        if not self.grouped:
+            return None
+        col_group = self.gq[0].col_group.cpu().numpy()
+        locus = self.allele_columns["locus"].to_numpy()
+        group = np.zeros(int(locus.max()) + 1 if len(locus) else 0, dtype=np.int64)
+        group[locus] = col_group
+        names = self.group_names or [f"group{i}" for i in range(self.gq[0].n_groups)]
+        spec = str(self.info.get("groups", {}).get("spec", self.config.model.groups or ""))
+        return MarkerGroups(names=names, group=group, spec=spec)
 
     # ------------------------------------------------------------------ inputs
     def _rows_of(self, dataset: Dataset, which: str) -> np.ndarray:
@@ -451,6 +480,7 @@ class Run:
             meta["n_allele_columns"],
             config,
             n_pairs=n_pairs_in(tensors, "gq."),
+            n_groups=n_groups_in(tensors, "gq.")[0],
         )
         heads = {}
         for name in ("q_logvar", "gq_logvar"):

@@ -390,6 +390,37 @@ def recovery_section(ds, res, trait: str | None) -> None:
         st.info(str(err))
 
 
+def groups_section(ds, run) -> None:
+    """For a grouped (BINN-style) encoder: importance of whole groups (all their columns
+    ablated together) and which groups' units each trait is most sensitive to."""
+    st.subheader("Groups (grouped encoder)")
+    key = {"groups": run.config.model.groups}
+    found = state.cached("groups", **key)
+    if found is None:
+        try:
+            with st.spinner("Ablating each group and taking gradients"):
+                found = (tl.group_importance(run, ds), tl.latent_sensitivity(run, ds))
+        except DataError as err:
+            st.error(str(err))
+            return
+        state.store("groups", found, **key)
+    table, sens = found
+    st.caption(
+        f"{len(table):,} groups ({run.config.model.groups}), {run.gq[0].units} units each. "
+        "Importance: all allele columns of a group set to 0 together, the same loss-based "
+        "measure as for single alleles. Sensitivity: the size of the gradient of each "
+        "predicted trait (model scale) with respect to the group's units, averaged over the "
+        "test individuals."
+    )
+    c1, c2 = st.columns(2)
+    with c1:
+        ui.figure(pl.group_importance_bar(table), "group_importance.html", key="group-bar")
+        ui.download_table(table, "importance_groups.csv")
+    with c2:
+        ui.figure(pl.sensitivity_heatmap(sens), "latent_sensitivity.html", key="group-sens")
+        ui.download_table(sens.reset_index(), "latent_sensitivity.csv")
+
+
 st.title("Importance")
 ds, run = ui.require_run()
 st.markdown(
@@ -418,5 +449,7 @@ if shown is not None:
     trait, _ = manhattan_section(ds, shown)
     agreement_section(ds, res)
     recovery_section(ds, shown, trait)
+    if run.grouped:
+        groups_section(ds, run)
 elif method == "ablation":
     st.info("Press **Compute importance** to score every allele (progress shows here).")

@@ -147,7 +147,54 @@ def settings_form():
     return dataclasses.replace(base, train=train)
 
 
-def start_training(ds, cfg, *, resume=None) -> bool:
+def groups_form(ds, cfg):
+    """The grouped (BINN-style) genotype encoder: off, windows of the marker map, or an
+    uploaded ``marker,group`` table. Returns ``(config, groups)``; groups None = dense."""
+    from gpatlas_core.config import with_groups
+    from gpatlas_core.io import read_groups, window_groups
+
+    with st.expander("Grouped genotype encoder (knowledge-informed, BINN)"):
+        on = st.toggle(
+            "Group the markers",
+            False,
+            key="groups-on",
+            help="GQ's first layer becomes block-sparse: each marker feeds only its group's "
+            "units (genes, pathways, windows), the next layer mixes the groups. Trains from a "
+            "random start (no LASSO warm start).",
+        )
+        if not on:
+            return cfg, None
+        c1, c2 = st.columns(2)
+        how = c1.radio("Groups from", ["Windows of the marker map", "A marker,group file"])
+        units = c2.number_input("Units per group", 1, 64, cfg.model.group_units, key="groups-k")
+        try:
+            if how.startswith("Windows"):
+                size = c1.text_input("Window size", "50kb", help="e.g. 50kb, 1mb or 20000 (bp)")
+                groups = window_groups(ds.markers, size)
+            else:
+                up = c1.file_uploader(
+                    "marker,group CSV",
+                    type=["csv", "tsv", "txt"],
+                    help="Markers it does not list get a group each",
+                    key="groups-file",
+                )
+                if up is None:
+                    st.info("Upload a marker,group table to train with it.")
+                    return cfg, None
+                groups = read_groups(up, ds.markers["marker"])
+        except DataError as err:
+            st.error(str(err))
+            return cfg, None
+        cfg, note = with_groups(cfg, groups.spec, units=int(units))
+        sizes = np.bincount(groups.group)
+        st.caption(
+            f"{groups.n_groups:,} groups ({sizes.min()}-{sizes.max()} markers, median "
+            f"{int(np.median(sizes))}) x {int(units)} units." + (f" Note: {note}." if note else "")
+        )
+        return cfg, groups
+
+
+def start_training(ds, cfg, *, resume=None, groups=None) -> bool:
     """Queue a training job; False (with a message) when it exceeds this server's epoch cap."""
     from gpatlas_core.train import train
 
@@ -181,7 +228,7 @@ def start_training(ds, cfg, *, resume=None) -> bool:
 
         if resume is not None:
             return train(ds, on_epoch=on_epoch, should_stop=job.should_stop, resume=resume)
-        return train(ds, cfg, on_epoch=on_epoch, should_stop=job.should_stop)
+        return train(ds, cfg, on_epoch=on_epoch, should_stop=job.should_stop, groups=groups)
 
     state.start_job(
         "train", work, settings=cfg.to_dict(), queue=state.training_queue(), label="Training"
@@ -536,10 +583,11 @@ st.title("Train")
 ds = ui.require_dataset()
 settings_file()
 cfg = settings_form()
+cfg, groups = groups_form(ds, cfg)
 job = state.job("train")
 busy = job is not None and job.active
 if st.button("Start training", type="primary", disabled=busy, icon=":material/play_arrow:"):
-    if start_training(ds, cfg) and not state.synchronous_jobs():
+    if start_training(ds, cfg, groups=groups) and not state.synchronous_jobs():
         st.rerun()  # redraw with the button disabled while the job runs
 ui.poll_job("train", body=live_curves, eta=_eta, every=2.0)
 current = state.run() if state.run_matches_dataset() else None

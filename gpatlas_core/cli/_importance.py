@@ -228,7 +228,28 @@ def run(args: argparse.Namespace) -> int:
         sig.loci.to_csv(out / "importance_significance.csv", index=False)
         print(sig.describe() + f" Wrote importance_significance.csv to {out}")
     print(f"wrote importance_alleles.csv, importance_loci.csv, importance_matrix.npy to {out}")
+    if args.tier == "genotype" and (trained.grouped or args.groups):
+        _write_groups(trained, ds, out, args.groups)
     return 0
+
+
+def _write_groups(trained, ds: Dataset, out: Path, spec: str | None) -> None:
+    """Group ablation importance (``importance_groups.csv``) and, for a grouped encoder, the
+    trait x group latent sensitivity (``latent_sensitivity.csv``)."""
+    from ..io import resolve_groups
+    from ..tl._groups import GROUPS_FILE, SENSITIVITY_FILE, group_importance, latent_sensitivity
+
+    groups = resolve_groups(ds, spec) if spec else None
+    table = group_importance(trained, ds, groups)
+    table.to_csv(out / GROUPS_FILE, index=False)
+    top = table.sort_values("importance", ascending=False).head(5)
+    shown = [f"{g} ({v:.3g})" for g, v in zip(top["group"], top["importance"], strict=True)]
+    print(f"top groups: {', '.join(shown)}")
+    wrote = [GROUPS_FILE]
+    if trained.grouped:
+        latent_sensitivity(trained, ds).to_csv(out / SENSITIVITY_FILE)
+        wrote.append(SENSITIVITY_FILE)
+    print(f"wrote {', '.join(wrote)} to {out}")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -282,5 +303,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the run's data: 'yeast', a folder, or files (default: the run's record)",
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument(
+        "--groups",
+        metavar="SPEC",
+        help="also importance_groups.csv for these marker groups (a marker,group CSV or "
+        "windows:SIZE; grouped runs write it for their own groups without this)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress or summary")
     p.set_defaults(func=run)

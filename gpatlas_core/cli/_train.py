@@ -7,7 +7,14 @@ import signal
 import sys
 from pathlib import Path
 
-from ..config import PRESETS, GPAtlasConfig, config_from_json, preset, with_overrides
+from ..config import (
+    PRESETS,
+    GPAtlasConfig,
+    config_from_json,
+    preset,
+    with_groups,
+    with_overrides,
+)
 from ..io import DataError
 
 
@@ -68,6 +75,16 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--beta", type=float, metavar="F", help="variational KL weight (default 0.03)")
     p.add_argument("--missing-policy", choices=("own_state", "most_frequent"), default="own_state")
+    p.add_argument(
+        "--groups",
+        metavar="SPEC",
+        help="grouped (BINN-style) genotype encoder: a marker,group CSV (genes, pathways, "
+        "blocks; unlisted markers get a group each) or windows:SIZE of the marker map "
+        "(e.g. windows:50kb); turns the LASSO warm start off",
+    )
+    p.add_argument(
+        "--group-units", type=int, metavar="K", help="units per group (default 4, with --groups)"
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> GPAtlasConfig:
@@ -103,6 +120,13 @@ def config_from_args(args: argparse.Namespace) -> GPAtlasConfig:
         config = preset(args.preset, **overrides)
     if args.beta is not None and not config.train.variational:
         raise DataError("--beta is the KL weight of the variational tier: add --variational")
+    spec = getattr(args, "groups", None)
+    if spec:
+        config, note = with_groups(config, spec, units=getattr(args, "group_units", None))
+        if note:
+            print(note, file=sys.stderr)
+    elif getattr(args, "group_units", None) is not None:
+        raise DataError("--group-units needs --groups")
     return config
 
 

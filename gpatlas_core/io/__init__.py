@@ -18,6 +18,7 @@ from ._folder import (
     read_dataset_folder,
     write_dataset_folder,
 )
+from ._groups import MarkerGroups, parse_size, read_groups, resolve_groups, window_groups
 from ._limits import ReadLimits
 from ._maps import (
     markers_from_names,
@@ -40,6 +41,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "DatasetSpec",
+    "MarkerGroups",
     "MissingPolicy",
     "ReadLimits",
     "Truth",
@@ -51,8 +53,10 @@ __all__ = [
     "match_traits",
     "normalize_chromosomes",
     "out_of_memory_message",
+    "parse_size",
     "read_bloom",
     "read_dataset_folder",
+    "read_groups",
     "read_known_qtl",
     "read_markers",
     "read_pgen",
@@ -61,8 +65,10 @@ __all__ = [
     "read_vcf",
     "recognise_layout",
     "resolve_dataset",
+    "resolve_groups",
     "spec_exists",
     "trait_key",
     "usable_memory",
+    "window_groups",
     "write_dataset_folder",
 ]

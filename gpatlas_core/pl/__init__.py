@@ -10,6 +10,7 @@ from ._experiments import (
     swap_heatmap,
 )
 from ._fit import error_densities, log_ticks, loss_curves, predicted_vs_real, smooth
+from ._groups import group_importance_bar, sensitivity_heatmap
 from ._importance import (
     causal_roc,
     importance_vs_weight,
@@ -46,6 +47,7 @@ __all__ = [
     "effect_plot",
     "error_densities",
     "genotype_pca",
+    "group_importance_bar",
     "importance_vs_weight",
     "interval_roc_curve",
     "latent_traversal_curves",
@@ -64,6 +66,7 @@ __all__ = [
     "progeny_histogram",
     "qtl_recovery_curve",
     "region_plot",
+    "sensitivity_heatmap",
     "smooth",
     "swap_distribution",
     "swap_heatmap",

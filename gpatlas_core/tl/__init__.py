@@ -50,6 +50,7 @@ from ._experiments import (
     swaps_for_markers,
 )
 from ._frequencies import allele_frequencies
+from ._groups import group_ablation_matrix, group_importance, latent_sensitivity
 from ._intervals import interval_coverage, prediction_intervals, residual_sd
 from ._lasso import LassoCVResult, lasso_cv
 from ._loci import importance_column, known_qtl_hits, top_loci
@@ -188,6 +189,8 @@ __all__ = [
     "genotype_classes",
     "genotype_pca",
     "grid_points",
+    "group_ablation_matrix",
+    "group_importance",
     "importance_by_class",
     "importance_column",
     "interaction_labels",
@@ -196,6 +199,7 @@ __all__ = [
     "known_qtl_hits",
     "kurtosis_test",
     "lasso_cv",
+    "latent_sensitivity",
     "latent_traversal",
     "linkage_with",
     "locus_loss_increase",

@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._device import resolve_device
-from ..module import PairLinear
+from ..module import GroupedLinear, PairLinear
 
 __all__ = ["AblationCancelled", "AblationOutput", "ablate", "loss_weights"]
 
@@ -87,8 +87,11 @@ def _fold(net: nn.Module) -> list[_Layer]:
     for mod in modules:
         if isinstance(mod, nn.Sequential):
             layers.extend(_fold(mod))
-        elif isinstance(mod, nn.Linear):
-            w = mod.weight.detach().to("cpu", torch.float64, copy=True)  # folded in place below
+        elif isinstance(mod, nn.Linear | GroupedLinear):
+            if isinstance(mod, GroupedLinear):  # its dense equivalent (zero outside the blocks)
+                w = mod.dense_weight().detach().to("cpu", torch.float64)
+            else:
+                w = mod.weight.detach().to("cpu", torch.float64, copy=True)  # folded below
             b = (
                 mod.bias.detach().to("cpu", torch.float64, copy=True)
                 if mod.bias is not None

@@ -7,6 +7,7 @@ Every tensor stays on the device; all noise comes from one seeded generator ther
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import torch
 
 from .._device import resolve_device
 from ..config import GPAtlasConfig, Tier
-from ..io import Dataset
+from ..io import Dataset, MarkerGroups, resolve_groups
 from ..run import LOSS_COLUMNS, Run
 from ._checkpoint import pack, restore, run_to_resume
 from ._new_run import check_config, new_run
@@ -149,6 +150,7 @@ def train(
     resume: Run | str | Path | None = None,
     baselines: bool = True,
     split: pd.DataFrame | None = None,
+    groups: MarkerGroups | str | None = None,
 ) -> Run:
     """Train both tiers on ``dataset`` and evaluate on the test split.
 
@@ -176,6 +178,10 @@ def train(
         An explicit split (``sample, set`` in dataset order, set in train / validation / test,
         e.g. one cross-validation fold from :func:`fold_split`) instead of the seeded random
         one of ``config.train.test_fraction`` and ``validation_fraction``.
+    groups
+        The marker groups of a grouped (BINN-style) encoder: :class:`MarkerGroups`, or a spec
+        (``windows:50kb``, a ``marker,group`` CSV path). Default: ``config.model.groups``
+        resolved on ``dataset`` when set, else the dense encoder.
 
     Returns
     -------
@@ -190,8 +196,15 @@ def train(
     else:
         if config is None:
             raise ValueError("train() needs a config (e.g. preset('quick')) unless resuming")
+        if groups is not None and config.model.groups is None:
+            spec = groups.spec if isinstance(groups, MarkerGroups) else str(groups)
+            config = dataclasses.replace(
+                config, model=dataclasses.replace(config.model, groups=spec)
+            )
         check_config(config)
-        run = new_run(dataset, config, split=split)
+        if config.model.groups is not None:
+            groups = resolve_groups(dataset, groups if groups is not None else config.model.groups)
+        run = new_run(dataset, config, split=split, groups=groups)
     device = resolve_device(config.train.device)
     for net in run.networks().values():
         net.to(device)

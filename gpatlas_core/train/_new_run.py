@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from ..config import GPAtlasConfig
-from ..io import DataError, Dataset
-from ..module import logvar_head
+from ..io import DataError, Dataset, MarkerGroups
+from ..module import GroupedLinear, logvar_head
 from ..run import Run, Scaler, empty_networks
 
 
@@ -81,6 +81,15 @@ def init_networks(nets: tuple[nn.Sequential, ...], seed: int) -> None:
                     cpu = torch.empty(prm.shape).uniform_(-bound, bound, generator=gen)
                     with torch.no_grad():
                         prm.copy_(cpu)
+            elif isinstance(mod, GroupedLinear):
+                # the same rule with each unit's own fan-in: the columns of its group
+                fan = mod.group_sizes().clamp_min(1).to("cpu", torch.float64)
+                bound_col = (1.0 / fan.sqrt())[mod.col_group.cpu()].float()
+                bound_unit = (1.0 / fan.sqrt()).repeat_interleave(mod.units).float()
+                for prm, bound in ((mod.weight_blocks, bound_col[:, None]), (mod.bias, bound_unit)):
+                    cpu = torch.empty(prm.shape).uniform_(-1.0, 1.0, generator=gen) * bound
+                    with torch.no_grad():
+                        prm.copy_(cpu)
 
 
 def check_config(config: GPAtlasConfig) -> None:
@@ -99,13 +108,33 @@ def check_config(config: GPAtlasConfig) -> None:
         raise DataError('interaction_loci needs the LASSO warm start (genotype_init "lasso")')
     if cfg.variational and not (cfg.beta >= 0 and math.isfinite(cfg.beta)):
         raise DataError(f"beta (the KL weight) must be 0 or more, not {cfg.beta}")
+    if config.model.groups is not None:
+        if cfg.variational:
+            raise DataError(
+                "the grouped encoder (groups) and the variational tier cannot be combined yet: "
+                "choose one"
+            )
+        if cfg.genotype_init != "random":
+            raise DataError(
+                "the grouped encoder (groups) trains from a random start: set genotype_init "
+                'to "random" (the LASSO warm start builds a dense first layer)'
+            )
+        if config.model.group_units < 1:
+            raise DataError("group_units must be at least 1")
     if cfg.batch_size < 2:
         raise DataError("batch_size must be at least 2 (BatchNorm needs two individuals)")
 
 
-def new_run(dataset: Dataset, config: GPAtlasConfig, *, split: pd.DataFrame | None = None) -> Run:
+def new_run(
+    dataset: Dataset,
+    config: GPAtlasConfig,
+    *,
+    split: pd.DataFrame | None = None,
+    groups: MarkerGroups | None = None,
+) -> Run:
     """An untrained run of ``config`` on ``dataset``: split (``split``, else seeded from the
-    config), scaler, fill and initial weights."""
+    config), scaler, fill and initial weights; with ``groups`` (needed when
+    ``config.model.groups`` is set) GQ's first layer is grouped by them."""
     cfg = config.train
     if split is None:
         split = make_split(
@@ -137,7 +166,11 @@ def new_run(dataset: Dataset, config: GPAtlasConfig, *, split: pd.DataFrame | No
         fill = np.zeros(dataset.n_traits, np.float32)
         if scaler is not None:
             fill = scaler.transform(fill)
-    q, p, gq = empty_networks(dataset.n_traits, dataset.n_allele_columns, config)
+    n_groups = 0 if groups is None else groups.n_groups
+    q, p, gq = empty_networks(dataset.n_traits, dataset.n_allele_columns, config, n_groups=n_groups)
+    if groups is not None:
+        with torch.no_grad():
+            gq[0].col_group.copy_(torch.from_numpy(groups.column_groups(dataset)))
     seeds = np.random.SeedSequence(cfg.seed).generate_state(2)
     init_networks((q, p, gq), int(seeds[0]))
     heads: dict[str, nn.Linear] = {}
@@ -167,6 +200,11 @@ def new_run(dataset: Dataset, config: GPAtlasConfig, *, split: pd.DataFrame | No
             "seed": cfg.seed,
             "noise_seed": int(seeds[1]),
             "missing_policy": dataset.missing_policy,
+            **(
+                {}
+                if groups is None
+                else {"groups": {"spec": groups.spec, "names": list(map(str, groups.names))}}
+            ),
         },
         **heads,
     )

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..config import Tier
 from ..io import Dataset
-from ..module import PairLinear, encode_distribution, trunk_length
+from ..module import GroupedLinear, PairLinear, encode_distribution, trunk_length
 from ..run import LOSS_COLUMNS, Run
 from ._kernels import (
     FirstLayer,
@@ -148,6 +148,11 @@ class Trainer:
             run.p.requires_grad_(True)
             params = [prm for net in self.trained(tier) for prm in net.parameters()]
             self.wt = None
+        elif isinstance(run.gq[0], GroupedLinear):
+            # the block-sparse first layer trains by autograd on its non-zero weights
+            run.p.requires_grad_(False)
+            params = list(run.gq.parameters())
+            self.wt = None
         else:
             run.p.requires_grad_(False)
             first = run.gq[0]
@@ -198,6 +203,15 @@ class Trainer:
         x = d.onehot(idx)
         u = torch.rand(x.shape, generator=self.gen, device=self.dev)
         noisy = torch.where(u < self.flip, 1.0 - x, x)
+        if self.wt is None:  # grouped first layer
+            fit = masked_mse(run.p(run.gq(noisy)), t, m)
+            if not (cfg.l1 or cfg.l2):
+                return fit, torch.zeros((), device=self.dev)
+            # the reference penalty on s = per-column weight sums (one block row per column);
+            # added for its gradient only, so the reported loss stays the fit, as below
+            s = run.gq[0].weight_blocks.sum(1)
+            reg = cfg.l1 * s.abs().sum() + cfg.l2 * torch.linalg.vector_norm(s)
+            return fit + reg - reg.detach(), reg.detach()
         if cfg.l1 or cfg.l2:
             with torch.no_grad():
                 reg, r = penalty(self.wt, cfg.l1, cfg.l2)
