@@ -12,48 +12,36 @@ from gpatlas_core.io import DataError
 from pages._lib import state, ui
 
 
-def start(ds, run, settings: dict) -> None:
+def _start_job(ds, run, method: str, settings: dict, stage: str, label: str, verb: str) -> None:
+    """Start one importance job in the background: exact ablation or a Captum method."""
+
     def work(job):
         def progress(done, total):
-            job.progress(done, total, f"Ablating: individual {done} of {total}")
+            job.progress(done, total, f"{verb}: individual {done} of {total}")
 
+        common = dict(
+            n_bootstrap=settings["n_bootstrap"],
+            rng=settings["seed"],
+            on_progress=progress,
+            should_stop=job.should_stop,
+        )
         try:
-            return tl.compute_importance(
-                run,
-                ds,
-                per_trait=settings["per_trait"],
-                n_bootstrap=settings["n_bootstrap"],
-                rng=settings["seed"],
-                on_progress=progress,
-                should_stop=job.should_stop,
-            )
+            if method == "ablation":
+                return tl.compute_importance(run, ds, per_trait=settings["per_trait"], **common)
+            return tl.compute_attributions(run, ds, method=method, **common)
         except tl.AblationCancelled:
             return None
 
-    state.start_job("importance", work, settings=settings, label="Importance")
+    state.start_job(stage, work, settings=settings, label=label)
+
+
+def start(ds, run, settings: dict) -> None:
+    _start_job(ds, run, "ablation", settings, "importance", "Importance", "Ablating")
 
 
 def start_attribution(ds, run, method: str, settings: dict) -> None:
     label = tl.METHOD_LABELS[method]
-
-    def work(job):
-        def progress(done, total):
-            job.progress(done, total, f"{label}: individual {done} of {total}")
-
-        try:
-            return tl.compute_attributions(
-                run,
-                ds,
-                method=method,
-                n_bootstrap=settings["n_bootstrap"],
-                rng=settings["seed"],
-                on_progress=progress,
-                should_stop=job.should_stop,
-            )
-        except tl.AblationCancelled:
-            return None
-
-    state.start_job(state.importance_stage(method), work, settings=settings, label=label)
+    _start_job(ds, run, method, settings, state.importance_stage(method), label, label)
 
 
 def method_selector() -> str:
