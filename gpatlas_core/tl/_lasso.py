@@ -15,6 +15,10 @@ columns), but only the few columns a sparse trait needs ever enter the coordinat
 
 The genotype design is dummy coding: the one-hot columns of each locus but its first state (the
 dropped column is a linear combination of the intercept and the others, so no fit is lost).
+
+With ``l1_ratio`` < 1 the same machinery solves the elastic net (penalty ``alpha (l1_ratio
+||b||_1 + (1 - l1_ratio) / 2 ||b||^2)``); its KKT check outside the working set is
+``|X_j^T r| / n <= alpha l1_ratio``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import lasso_path
+from sklearn.linear_model import enet_path
 from threadpoolctl import threadpool_limits
 
 _KKT_SLACK = 1e-3
@@ -65,6 +69,10 @@ class LassoCVResult:
     fit that did not see it; NaN where unobserved)."""
     folds: list[np.ndarray] = field(default_factory=list)
     """Per trait, the CV fold of each of its observed rows (in row order)."""
+    fold_coef: np.ndarray | None = None
+    """(p, m) the mean of the K fold fits at the chosen alpha (a cross-validation committee);
+    ``fold_intercept`` (m,) their mean intercept."""
+    fold_intercept: np.ndarray | None = None
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(n, m) predictions for the design rows ``x`` (same columns as the fit)."""
@@ -131,7 +139,9 @@ class _PathProblem:
         *,
         rows: np.ndarray | None = None,
         x32: np.ndarray | None = None,
+        l1_ratio: float = 1.0,
     ) -> None:
+        self.l1_ratio = float(l1_ratio)
         # ``rows``: the problem's rows of ``x`` (a fold, the observed individuals), used in
         # place; the design itself is never copied (it is the largest object of a fit)
         self.x = x
@@ -182,9 +192,10 @@ class _PathProblem:
             ws, xw = self.ws, self.xw
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                _, coef_ws, _ = lasso_path(
+                _, coef_ws, _ = enet_path(
                     xw,
                     self.yc,
+                    l1_ratio=self.l1_ratio,
                     alphas=alphas,
                     precompute=self.gram,
                     Xy=self.xty,
@@ -196,7 +207,11 @@ class _PathProblem:
             corr = np.abs(self._xt(resid)) / n  # (p, A); float32 is ample for the check
             # the bar: alpha, or what the working set itself reaches (coordinate descent stops
             # at a tolerance, so an active column may sit a little above alpha)
-            bar = np.maximum(alphas, corr[ws].max(axis=0)) * (1.0 + _KKT_SLACK)
+            l1 = alphas * self.l1_ratio
+            if self.l1_ratio == 1.0:
+                bar = np.maximum(l1, corr[ws].max(axis=0)) * (1.0 + _KKT_SLACK)
+            else:  # active columns carry the ridge part too: their correlation is no bar
+                bar = l1 * (1.0 + 10 * _KKT_SLACK)
             corr[ws] = 0.0
             excess = (corr - bar[None, :]).max(axis=1)
             viol = np.flatnonzero(excess > 0)
@@ -223,6 +238,7 @@ def lasso_path_ws(
     tol: float = 1e-4,
     rows: np.ndarray | None = None,
     x32: np.ndarray | None = None,
+    l1_ratio: float = 1.0,
 ) -> LassoPath:
     """The LASSO path of one response by working sets (see the module docstring).
 
@@ -240,7 +256,9 @@ def lasso_path_ws(
         ``y`` belongs to these rows of ``x`` (used in place, not copied); ``x`` as float32 when
         the caller already has it.
     """
-    prob = _PathProblem(_design(x), np.asarray(y, np.float64), rows=rows, x32=x32)
+    prob = _PathProblem(
+        _design(x), np.asarray(y, np.float64), rows=rows, x32=x32, l1_ratio=l1_ratio
+    )
     coef = prob.solve(np.asarray(alphas, np.float64), tol)
     return LassoPath(
         alphas=np.asarray(alphas), coef=coef, intercept=prob.intercept(coef), rounds=prob.rounds
@@ -260,6 +278,7 @@ def lasso_cv(
     tol: float = 1e-4,
     n_jobs: int | None = None,
     folds: list[np.ndarray] | None = None,
+    l1_ratio: float = 1.0,
 ) -> LassoCVResult:
     """Per-column LASSO of ``y`` (n, m; NaN = missing) on ``x`` (n, p), alpha by K-fold CV.
 
@@ -277,6 +296,11 @@ def lasso_cv(
     solved unless the CV curve is still falling there). ``at_grid_end`` flags traits whose best
     alpha is the grid's smallest. Traits are fitted on ``n_jobs`` threads (default: the CPU
     count; the coordinate descent releases the interpreter lock).
+
+    ``l1_ratio`` < 1 fits scikit-learn's elastic net instead (``ElasticNet``'s objective, the
+    grid divided by ``l1_ratio``); ``fold_coef`` / ``fold_intercept`` hold the mean of the K
+    fold fits at the chosen alpha. Both were measured on yeast (``bench/bench_linear_levers.py``)
+    and gave no gain over the plain LASSO fit, which stays the baseline and the warm start.
     """
     x = _design(x)
     y = np.asarray(y, dtype=np.float64)
@@ -297,32 +321,38 @@ def lasso_cv(
         if obs.size < max(min_observed, n_folds):
             return None
         yk, fold = y[obs, k], folds[k]
-        grid = alpha_grid(x, yk - yk.mean(), n_alphas, eps, rows=obs)
+        grid = alpha_grid(x, yk - yk.mean(), n_alphas, eps, rows=obs) / l1_ratio
         probs = [
-            _PathProblem(x, yk[fold != f], rows=obs[fold != f], x32=x32) for f in range(n_folds)
+            _PathProblem(x, yk[fold != f], rows=obs[fold != f], x32=x32, l1_ratio=l1_ratio)
+            for f in range(n_folds)
         ]
         held_out = [obs[fold == f] for f in range(n_folds)]
         sse: list[float] = []
         oofs: list[np.ndarray] = []
+        members: list[np.ndarray] = []
         for a in grid:
             total = 0.0
             oof = np.empty(obs.size)
+            member = np.zeros(p + 1)
             for f, prob in enumerate(probs):
                 c = prob.solve(np.array([a]), tol)
                 te = fold == f
                 nz = np.flatnonzero(c[:, 0])
+                member[nz] += c[nz, 0] / n_folds
+                member[p] += prob.intercept(c)[0] / n_folds
                 oof[te] = x[held_out[f][:, None], nz] @ c[nz, 0] + prob.intercept(c)[0]
                 total += float(((oof[te] - yk[te]) ** 2).sum())
             sse.append(total)
             oofs.append(oof)
+            members.append(member)
             if len(sse) - 1 - int(np.argmin(sse)) >= patience:
                 break
         del probs
         mse = np.asarray(sse) / obs.size
         best = int(np.argmin(mse))
-        full = lasso_path_ws(x, yk, grid[: best + 1], tol=tol, rows=obs, x32=x32)
+        full = lasso_path_ws(x, yk, grid[: best + 1], tol=tol, rows=obs, x32=x32, l1_ratio=l1_ratio)
         out = full.coef[:, best], full.intercept[best], grid[best], best, mse, grid[: len(mse)]
-        return (*out, oofs[best])
+        return (*out, oofs[best], members[best])
 
     workers = n_jobs or os.cpu_count() or 1
     # one BLAS thread per worker: the workers already fill the cores
@@ -336,12 +366,15 @@ def lasso_cv(
     cv_curves: list[np.ndarray | None] = []
     grids: list[np.ndarray | None] = []
     oof_all = np.full((n, m), np.nan)
+    fold_coef = np.full((p, m), np.nan)
+    fold_intercept = np.full(m, np.nan)
     for k, res in enumerate(fits):
         if res is None:
             cv_curves.append(None)
             grids.append(None)
             continue
-        coef[:, k], intercept[k], alpha[k], best, mse, grid, oof_all[observed[k], k] = res
+        coef[:, k], intercept[k], alpha[k], best, mse, grid, oof_all[observed[k], k], mem = res
+        fold_coef[:, k], fold_intercept[k] = mem[:p], mem[p]
         at_end[k] = best == n_alphas - 1
         cv_curves.append(mse)
         grids.append(grid)
@@ -354,4 +387,6 @@ def lasso_cv(
         at_grid_end=at_end,
         oof=oof_all,
         folds=folds,
+        fold_coef=fold_coef,
+        fold_intercept=fold_intercept,
     )

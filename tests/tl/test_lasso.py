@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from sklearn.linear_model import Lasso, LassoCV
+from sklearn.linear_model import ElasticNet, Lasso, LassoCV
 
 from gpatlas_core.config import preset
 from gpatlas_core.io import DataError
@@ -63,6 +63,39 @@ def test_cv_choice_equals_lassocv_with_the_same_folds() -> None:
     np.testing.assert_allclose(ours.coef[:, 0], ref.coef_, atol=1e-4)
     # out-of-fold predictions: each individual by the fit that did not see it
     assert np.isfinite(ours.oof).all()
+
+
+def test_elastic_net_path_equals_scikit_learn() -> None:
+    rng = np.random.default_rng(5)
+    x = _linked_design(rng)
+    beta = np.zeros(x.shape[1])
+    beta[[7, 8, 120, 300]] = [1.2, 1.0, -1.5, 0.9]
+    y = x @ beta + rng.normal(size=x.shape[0])
+    grid = alpha_grid(x - x.mean(0), y - y.mean(), 12, 1e-2) / 0.5
+    path = lasso_path_ws(x, y, grid, tol=1e-10, l1_ratio=0.5)
+    for i in (0, 5, 11):
+        ref = ElasticNet(alpha=grid[i], l1_ratio=0.5, tol=1e-12, max_iter=200_000).fit(x, y)
+        np.testing.assert_allclose(path.coef[:, i], ref.coef_, atol=1e-6)
+        assert path.intercept[i] == pytest.approx(ref.intercept_, abs=1e-6)
+
+
+def test_cv_committee_is_the_mean_of_the_fold_fits() -> None:
+    rng = np.random.default_rng(6)
+    x = _linked_design(rng, n=120, p=80)
+    beta = np.zeros(x.shape[1])
+    beta[[2, 50]] = [1.5, -1.0]
+    y = (x @ beta + rng.normal(size=x.shape[0]))[:, None]
+    fit = lasso_cv(x, y, rng=np.random.default_rng(0), n_alphas=15, tol=1e-10, n_jobs=1)
+    fold = fit.folds[0]
+    members = []
+    for f in range(5):
+        keep = fold != f
+        ref = Lasso(alpha=fit.alpha[0], tol=1e-12, max_iter=200_000).fit(x[keep], y[keep, 0])
+        members.append(np.append(ref.coef_, ref.intercept_))
+    mean = np.mean(members, axis=0)
+    np.testing.assert_allclose(fit.fold_coef[:, 0], mean[:-1], atol=1e-6)
+    assert fit.fold_intercept[0] == pytest.approx(mean[-1], abs=1e-6)
+    assert not np.allclose(fit.fold_coef[:, 0], fit.coef[:, 0])  # a committee, not the full fit
 
 
 def test_missing_cells_and_too_few_observations() -> None:
