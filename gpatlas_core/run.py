@@ -179,6 +179,13 @@ class Run:
         """Row indices (dataset order) of the run's test individuals."""
         return self._rows_of(dataset, "test")
 
+    def split_rows(self, dataset: Dataset) -> np.ndarray:
+        """Row indices (dataset order) of every individual in the run's split: training,
+        validation and test."""
+        sets = self.split.set_index("sample")["set"]
+        samples = pd.Index(np.asarray(dataset.samples).astype(str))
+        return np.flatnonzero(sets.reindex(samples).notna().to_numpy())
+
     def train_rows(self, dataset: Dataset) -> np.ndarray:
         """Row indices (dataset order) of the individuals the networks were fitted on."""
         return self._rows_of(dataset, "train")

@@ -272,9 +272,18 @@ if imp.method != "ablation":
         f"On the per-individual {tl.METHOD_LABELS[imp.method]} attributions (the method picked on "
         "the Importance page)."
     )
+if imp.params.get("individuals", "test") == "test":
+    st.caption(
+        f"On the importance of the {imp.params.get('n_individuals', '?')} test individuals. "
+        "VIDA scores alleles over individuals: computing importance for **all individuals** on "
+        "the Importance page gives it about five times more (on two paper-size simulations "
+        "its AUC rose by 0.08 and 0.09)."
+    )
 key, cand = candidate_form(ds, imp)
 if cand is not None and imp.method != "ablation":
     key = {**key, "importance": imp.method}  # results of each method are kept apart
+if cand is not None and imp.params.get("individuals", "test") != "test":
+    key = {**key, "individuals": imp.params["individuals"]}
 params = parameter_form()
 job = state.job("vida")
 ready = cand is not None
@@ -294,7 +303,13 @@ if result is not None:
     show(result, ds, imp)
 if ds.truth is not None and ready:
     with st.expander("Parameter search (grid over z threshold, percentile and method)"):
-        st.caption("Runs VIDA for every setting and reports the AUC against the simulation truth.")
+        st.caption(
+            "Runs VIDA for every setting and reports the AUC against the simulation truth. "
+            "The best setting is chosen on this data's truth, so its AUC is optimistic: on two "
+            "paper-size simulations the best setting of one did not carry over to the other "
+            "(AUC 0.50-0.59 there; the default setting did as well or better in 3 of 4 "
+            "comparisons, bench/RESULTS.md)."
+        )
         gjob = state.job("vida-grid")
         if st.button("Run the grid search", disabled=gjob is not None and gjob.active):
             start_grid(ds, imp, cand, key)

@@ -1,4 +1,5 @@
-"""``importance RUN``: importance of a trained run on its test individuals.
+"""``importance RUN``: importance of a trained run on its test individuals (``--individuals
+all``: every individual of its split).
 
 Writes ``importance_alleles.csv``, ``importance_loci.csv``, ``importance_matrix.npy`` and
 ``importance_params.json`` into RUN (the phenotype tier into ``RUN/phenotype_importance/``),
@@ -114,7 +115,8 @@ def _report(res, ds: Dataset) -> list[str]:
 
     loci = res.loci
     lines = [
-        f"{res.method} of {res.params['n_individuals']} test individuals x "
+        f"{res.method} of {res.params['n_individuals']} "
+        f"{'test ' if res.params.get('individuals', 'test') == 'test' else ''}individuals x "
         f"{res.params['n_columns']:,} columns: {res.params['seconds']:.1f} s "
         f"({res.params['device']})"
     ]
@@ -174,8 +176,8 @@ def _reference(run_dir: Path, trained, ds: Dataset, args, res) -> tuple:
     ):
         return saved, f"saved in {where}"
     ref = compute_importance(
-        trained, ds, tier=args.tier, n_bootstrap=0, rng=args.seed, device=args.device,
-        on_progress=None if args.quiet else _Progress(),
+        trained, ds, tier=args.tier, individuals=args.individuals, n_bootstrap=0,
+        rng=args.seed, device=args.device, on_progress=None if args.quiet else _Progress(),
     )  # fmt: skip
     return ref, f"computed now ({ref.params['seconds']:.1f} s)"
 
@@ -197,13 +199,15 @@ def run(args: argparse.Namespace) -> int:
     progress = None if args.quiet else _Progress(method)
     if method == "ablation":
         res = compute_importance(
-            trained, ds, tier=args.tier, per_trait=args.per_trait, n_bootstrap=args.bootstrap,
-            rng=args.seed, device=args.device, on_progress=progress,
+            trained, ds, tier=args.tier, per_trait=args.per_trait,
+            individuals=args.individuals, n_bootstrap=args.bootstrap, rng=args.seed,
+            device=args.device, on_progress=progress,
         )  # fmt: skip
     else:
         res = compute_attributions(
-            trained, ds, method=method, tier=args.tier, n_bootstrap=args.bootstrap,
-            rng=args.seed, device=args.device, on_progress=progress,
+            trained, ds, method=method, tier=args.tier, individuals=args.individuals,
+            n_bootstrap=args.bootstrap, rng=args.seed, device=args.device,
+            on_progress=progress,
         )  # fmt: skip
     agreement = None
     if method != "ablation" and not args.no_compare:
@@ -289,11 +293,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also compute per-trait importance (the paper's prediction-shift formula)",
     )
     p.add_argument(
+        "--individuals",
+        choices=("test", "all"),
+        default="test",
+        help="whose importance: the run's held-out test individuals (default, the reference) "
+        "or all individuals of its split (training, validation and test): more power for "
+        "`vida`, five times the work",
+    )
+    p.add_argument(
         "--bootstrap",
         type=int,
         default=200,
         metavar="N",
-        help="bootstrap replicates over test individuals for locus intervals (default 200)",
+        help="bootstrap replicates over the scored individuals for locus intervals (default 200)",
     )
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument(

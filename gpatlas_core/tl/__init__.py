@@ -1,6 +1,7 @@
 """Computing: training, ablation importance, VIDA, baselines, embeddings."""
 
 from ._ablation import (
+    INDIVIDUALS,
     AblationCancelled,
     ImportanceResult,
     ablation_matrix,
@@ -125,6 +126,7 @@ __all__ = [
     "ATTRIBUTION_METHODS",
     "COMPARISON_COLUMNS",
     "DEFAULT_CM_PER_MB",
+    "INDIVIDUALS",
     "MEDIAN",
     "METHODS",
     "METHOD_LABELS",

@@ -29,6 +29,9 @@ from ..config import Tier
 from ..io import DataError, Dataset
 from ._ablation_kernel import AblationCancelled, AblationOutput, ablate
 
+Individuals = Literal["test", "all"]
+INDIVIDUALS: tuple[str, ...] = ("test", "all")
+
 if TYPE_CHECKING:
     from ..run import Run
 
@@ -295,6 +298,7 @@ def compute_importance(
     *,
     tier: Tier = "genotype",
     per_trait: bool = False,
+    individuals: Individuals = "test",
     n_bootstrap: int = 200,
     level: float = 0.95,
     rng: np.random.Generator | int | None = None,
@@ -303,7 +307,7 @@ def compute_importance(
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> ImportanceResult:
-    """Ablation importance of a trained run on its test individuals.
+    """Ablation importance of a trained run on its test individuals (or all of them).
 
     Parameters
     ----------
@@ -316,6 +320,10 @@ def compute_importance(
         ``"phenotype"``: ablate phenotype inputs through Q then P.
     per_trait
         Also compute the paper's per-trait prediction shift (``trait:<name>`` columns).
+    individuals
+        ``"test"`` (default, the reference): the run's held-out test individuals; ``"all"``:
+        every individual of the run's split. VIDA's statistics are per individual, so more
+        individuals give it more power (bench/RESULTS.md, "VIDA with the default model").
     n_bootstrap, level
         Bootstrap replicates over test individuals for the locus intervals (0 = none).
     rng
@@ -335,7 +343,7 @@ def compute_importance(
     filled-in targets, as the reference computed it.
     """
     seed = _resolve_seed(rng)
-    inp = importance_inputs(run, dataset, tier=tier)
+    inp = importance_inputs(run, dataset, tier=tier, individuals=individuals)
     dev = resolve_device(device)
     t0 = time.perf_counter()
     out = ablate(
@@ -371,7 +379,8 @@ def compute_importance(
 
 @dataclass
 class ImportanceInputs:
-    """What an importance method of one tier sees: the run's test individuals.
+    """What an importance method of one tier sees: the run's test individuals (or, with
+    ``individuals="all"``, every individual of its split).
 
     ``rows``: their dataset rows; ``x``: inputs (one-hot genotypes, or the phenotypes for the
     phenotype tier); ``t``: targets on the model's scale; ``mask``: observed phenotypes, or None
@@ -384,18 +393,33 @@ class ImportanceInputs:
     t: torch.Tensor
     mask: torch.Tensor | None
     encoder: nn.Module
+    individuals: str = "test"
 
 
-def importance_inputs(run: Run, dataset: Dataset, *, tier: Tier = "genotype") -> ImportanceInputs:
-    """The inputs, targets and mask of ``run``'s test individuals for ``tier`` (any method)."""
-    if tier not in ("genotype", "phenotype"):
-        raise ValueError(f"tier must be 'genotype' or 'phenotype', not {tier!r}")
-    rows = run.test_rows(dataset)
+def importance_rows(run: Run, dataset: Dataset, individuals: Individuals = "test") -> np.ndarray:
+    """The dataset rows an importance method scores: the run's test individuals (held out,
+    the reference's choice) or ``"all"`` the individuals of its split (training, validation
+    and test: five times more rows for VIDA's per-individual statistics)."""
+    if individuals not in INDIVIDUALS:
+        raise ValueError(f"individuals must be one of {INDIVIDUALS}, not {individuals!r}")
+    rows = run.test_rows(dataset) if individuals == "test" else run.split_rows(dataset)
     if len(rows) == 0:
         raise DataError(
-            f"dataset {dataset.name!r} has none of this run's test individuals; "
+            f"dataset {dataset.name!r} has none of this run's "
+            f"{'test ' if individuals == 'test' else ''}individuals; "
             "use the data the run was trained on"
         )
+    return rows
+
+
+def importance_inputs(
+    run: Run, dataset: Dataset, *, tier: Tier = "genotype", individuals: Individuals = "test"
+) -> ImportanceInputs:
+    """The inputs, targets and mask of ``run``'s test (or all) individuals for ``tier`` (any
+    method); see :func:`importance_rows`."""
+    if tier not in ("genotype", "phenotype"):
+        raise ValueError(f"tier must be 'genotype' or 'phenotype', not {tier!r}")
+    rows = importance_rows(run, dataset, individuals)
     if tier == "genotype":
         inputs, t, mask = run.model_inputs(dataset, rows)
     else:  # the phenotype tier needs no one-hot genotypes
@@ -403,7 +427,9 @@ def importance_inputs(run: Run, dataset: Dataset, *, tier: Tier = "genotype") ->
         inputs = t
     masked = bool(run.config.train.mask_missing)
     encoder = run.gq if tier == "genotype" else run.q
-    return ImportanceInputs(tier, rows, inputs, t, mask if masked else None, encoder)
+    return ImportanceInputs(
+        tier, rows, inputs, t, mask if masked else None, encoder, individuals=individuals
+    )
 
 
 def importance_result(
@@ -471,6 +497,7 @@ def importance_result(
         "loss": "MSE over observed traits" if masked else "MSE over all traits",
         "scale": "model" if run.scaler is None else "model (standardised traits)",
         "n_individuals": len(inputs.rows),
+        "individuals": inputs.individuals,
         "n_columns": int(matrix.shape[1]),
         "n_bootstrap": int(n_bootstrap),
         "ci_level": float(level),

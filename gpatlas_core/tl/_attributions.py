@@ -44,6 +44,7 @@ from ..config import Tier
 from ..io import DataError, Dataset
 from ._ablation import (
     ImportanceResult,
+    Individuals,
     _resolve_seed,
     compute_importance,
     importance_inputs,
@@ -363,6 +364,7 @@ def compute_attributions(
     *,
     method: str,
     tier: Tier = "genotype",
+    individuals: Individuals = "test",
     config: AttributionConfig | None = None,
     n_bootstrap: int = 200,
     level: float = 0.95,
@@ -372,7 +374,8 @@ def compute_attributions(
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> ImportanceResult:
-    """Importance of a trained run on its test individuals by ``method``.
+    """Importance of a trained run on its test individuals (``individuals="all"``: every
+    individual of its split, see :func:`~gpatlas_core.tl.compute_importance`) by ``method``.
 
     ``ablation`` is :func:`~gpatlas_core.tl.compute_importance`; the gradient methods are
     :func:`attribution_matrix` on the same inputs, targets and mask, turned into the same
@@ -385,12 +388,13 @@ def compute_attributions(
     seed = _resolve_seed(rng)
     if method == "ablation":
         res = compute_importance(
-            run, dataset, tier=tier, n_bootstrap=n_bootstrap, level=level, rng=seed,
-            device=device, on_progress=on_progress, should_stop=should_stop,
+            run, dataset, tier=tier, individuals=individuals, n_bootstrap=n_bootstrap,
+            level=level, rng=seed, device=device, on_progress=on_progress,
+            should_stop=should_stop,
         )  # fmt: skip
     else:
         cfg = (config or AttributionConfig()).check()
-        inp = importance_inputs(run, dataset, tier=tier)
+        inp = importance_inputs(run, dataset, tier=tier, individuals=individuals)
         dev = resolve_device(device)
         t0 = time.perf_counter()
         matrix = attribution_matrix(

@@ -13,6 +13,7 @@ from importance_toys import make_run, onehot, random_networks
 from torch import nn
 
 from gpatlas_core.config import ModelConfig
+from gpatlas_core.io import DataError
 from gpatlas_core.module import with_pairs
 from gpatlas_core.tl import (
     AblationCancelled,
@@ -347,6 +348,30 @@ def test_compute_importance_phenotype_tier_unmasked(tiny_dataset, tmp_path) -> N
     assert back.tier == "phenotype"
 
 
+def test_compute_importance_on_all_individuals(tiny_dataset) -> None:
+    """``individuals="all"`` scores every individual of the run's split; each row is the same
+    number the test-only matrix gives that individual (ablation is per individual)."""
+    ds = tiny_dataset
+    run = make_run(ds)
+    test = compute_importance(run, ds, n_bootstrap=0, device="cpu")
+    every = compute_importance(run, ds, individuals="all", n_bootstrap=0, device="cpu")
+    rows = run.split_rows(ds)
+    assert len(rows) == ds.n_samples > len(run.test_rows(ds))
+    assert every.matrix.shape == (len(rows), ds.n_allele_columns)
+    assert every.params["individuals"] == "all" and test.params["individuals"] == "test"
+    assert every.params["samples"] == list(np.asarray(ds.samples).astype(str)[rows])
+    at = [every.params["samples"].index(s) for s in test.params["samples"]]
+    np.testing.assert_allclose(every.matrix[at], test.matrix, rtol=1e-6, atol=1e-9)
+    assert not np.allclose(every.alleles["importance"], test.alleles["importance"])
+    with pytest.raises(ValueError, match="individuals must be one of"):
+        compute_importance(run, ds, individuals="train", n_bootstrap=0, device="cpu")
+    # a data set holding none of the run's individuals says so
+    stranger = copy.copy(run)
+    stranger.split = run.split.assign(sample="other-" + run.split["sample"].astype(str))
+    with pytest.raises(DataError, match="none of this run's individuals"):
+        compute_importance(stranger, ds, individuals="all", n_bootstrap=0, device="cpu")
+
+
 # ---------------------------------------------------------------------------- CLI
 def test_cli_importance(tiny_folder, tmp_path, capsys) -> None:
     from gpatlas_core.cli import main
@@ -360,6 +385,11 @@ def test_cli_importance(tiny_folder, tmp_path, capsys) -> None:
     res = ImportanceResult.load(run_dir)
     assert res.matrix.shape == (len(run.test_rows(ds)), ds.n_allele_columns)
     assert res.traits == list(ds.traits) and res.params["seed"] == 0
+    assert main(["importance", str(run_dir), "--individuals", "all", "--bootstrap", "0"]) == 0
+    assert "individuals x" in capsys.readouterr().out
+    every = ImportanceResult.load(run_dir)
+    assert every.matrix.shape == (ds.n_samples, ds.n_allele_columns)
+    assert every.params["individuals"] == "all"
     assert (
         main(["importance", str(run_dir), "--tier", "phenotype", "--data", str(tiny_folder)]) == 0
     )
