@@ -94,6 +94,12 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/vida_default")
     ap.add_argument("--preset", default="studio")
     ap.add_argument(
+        "--report",
+        default="adaptive:2:5",
+        metavar="METHOD:Z:PCT",
+        help="also report this fixed setting (chosen beforehand, not on these draws)",
+    )
+    ap.add_argument(
         "--signal",
         choices=["observed", "own"],
         default="observed",
@@ -118,11 +124,14 @@ def main() -> None:
             m = matrix(run, ds, rows, work / f"sim{s}_{args.preset}_{name}{sig}.npy", args.signal)
             results[(s, name)] = grid(m, ds)
             sizes[name] = len(rows)
+    meth, z, pct = args.report.split(":")
+    fixed = (float(z), meth, float(pct))
     print(
-        "\n| draw | individuals | reference setting AUC (scored int./non-int.) | grid best "
-        "on this draw (setting) | best setting of the other draw, held out |"
+        "\n| draw | individuals | reference setting AUC (scored int./non-int.) | "
+        f"{meth}, z {float(z):g}, {float(pct):g}% | grid best on this draw (setting) | "
+        "best setting of the other draw, held out |"
     )
-    print("| --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for (s, name), g in results.items():
         ref = g[REFERENCE]
         best = max(g, key=lambda k: np.nan_to_num(g[k][0], nan=-1))
@@ -134,7 +143,8 @@ def main() -> None:
             held.append(f"{g[bo][0]:.3f} ({bo[1]}, z {bo[0]:g}, {bo[2]:g}%)")
         print(
             f"| {s} | {name} ({sizes[name]}) | "
-            f"{ref[0]:.3f} ({ref[1]}/{ref[2]}) | {g[best][0]:.3f} ({best[1]}, z {best[0]:g}, "
+            f"{ref[0]:.3f} ({ref[1]}/{ref[2]}) | {g[fixed][0]:.3f} | "
+            f"{g[best][0]:.3f} ({best[1]}, z {best[0]:g}, "
             f"{best[2]:g}%) | {'; '.join(held) or '-'} |",
             flush=True,
         )

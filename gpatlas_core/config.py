@@ -88,6 +88,15 @@ class TrainConfig:
     (at most this many) whose pairwise allele products enter a second LASSO on the additive
     fit's out-of-fold residuals; the products it selects become interaction terms of GQ's first
     layer (docs/method.md section 2). 0 = additive warm start only."""
+    lasso_multitrait: float = 0.0
+    """With ``genotype_init="lasso"``: > 0 refits the warm start's LASSO with per-marker
+    penalty factors shared across traits (a marker's penalty divided by ``(1 + c)^gamma``,
+    normalised to mean 1, where ``c`` counts the traits whose first LASSO selected it or a
+    marker within ``lasso_multitrait_window`` markers of it), so markers that matter for other
+    traits, or sit next to ones that do, enter more easily. This is ``gamma``; 0 = one LASSO
+    per trait on its own. The LASSO baseline stays the plain per-trait LASSO."""
+    lasso_multitrait_window: int = 5
+    """Markers on each side (genome order) counted with a marker by ``lasso_multitrait``."""
     genotype_lr: float | None = None
     """Tier-2 learning rate (None = ``lr``)."""
     variational: bool = False
@@ -277,6 +286,7 @@ def with_groups(
     note = None
     if train.genotype_init != "random":
         train.genotype_init, train.interaction_loci, train.genotype_lr = "random", 0, None
+        train.lasso_multitrait = 0.0
         note = (
             "groups: the grouped encoder trains from a random start, so the LASSO warm start "
             f"of {config.preset!r} is off (genotype_init random, interaction_loci 0, tier-2 "

@@ -21,6 +21,7 @@ def _start_job(ds, run, method: str, settings: dict, stage: str, label: str, ver
 
         common = dict(
             individuals=settings["individuals"],
+            target=settings["target"],
             n_bootstrap=settings["n_bootstrap"],
             rng=settings["seed"],
             on_progress=progress,
@@ -64,7 +65,7 @@ def attribution(ds, run, method: str, settings: dict):
     """The gradient method's result for these settings: computed once, in the background, the
     first time it is picked (again on request), then cached like the ablation."""
     stage = state.importance_stage(method)
-    keyed = {k: settings[k] for k in ("individuals", "n_bootstrap", "seed")}
+    keyed = {k: settings[k] for k in ("individuals", "target", "n_bootstrap", "seed")}
     res = state.cached(stage, **keyed)
     job = state.job(stage)
     tried = job is not None and job.key == state.cache_key(stage, **keyed)
@@ -113,6 +114,10 @@ INDIVIDUAL_LABELS = {
     "test": "Test individuals (held out)",
     "all": "All individuals (for VIDA)",
 }
+TARGET_LABELS = {
+    "observed": "Observed phenotypes (the paper)",
+    "prediction": "The model's own prediction (for VIDA)",
+}
 
 
 def settings_form(ds) -> dict:
@@ -142,7 +147,24 @@ def settings_form(ds) -> dict:
         help="Resampling the scored individuals gives a 95% interval for each locus (0 = none).",
     )
     seed = int(c4.number_input("Seed", 0, 2**31 - 1, 0, help="Seed of the bootstrap"))
-    return {"individuals": individuals, "per_trait": per_trait, "n_bootstrap": n_boot, "seed": seed}
+    target = c1.radio(
+        "Error measured against",
+        list(tl.TARGETS),
+        format_func=TARGET_LABELS.get,
+        key=ui.remembered("importance-target", "observed"),
+        help="Observed phenotypes: the change in each individual's prediction error (the "
+        "paper's measure). The model's own prediction: how far the predicted traits move when "
+        "the allele is removed, without the noise of the observed values. For VIDA, all "
+        "individuals measured against the model's prediction, with adaptive clumpiness, "
+        "scored best on three paper-size simulations (bench/RESULTS.md).",
+    )
+    return {
+        "individuals": individuals,
+        "target": target,
+        "per_trait": per_trait,
+        "n_bootstrap": n_boot,
+        "seed": seed,
+    }
 
 
 def manhattan_section(ds, res) -> tuple[str | None, float]:

@@ -172,12 +172,13 @@ def _reference(run_dir: Path, trained, ds: Dataset, args, res) -> tuple:
         saved is not None
         and saved.method == "ablation"
         and saved.params.get("samples") == res.params["samples"]
+        and saved.params.get("target", "observed") == res.params.get("target", "observed")
         and saved.matrix.shape == res.matrix.shape
     ):
         return saved, f"saved in {where}"
     ref = compute_importance(
-        trained, ds, tier=args.tier, individuals=args.individuals, n_bootstrap=0,
-        rng=args.seed, device=args.device, on_progress=None if args.quiet else _Progress(),
+        trained, ds, tier=args.tier, individuals=args.individuals, target=args.target,
+        n_bootstrap=0, rng=args.seed, device=args.device, on_progress=None if args.quiet else _Progress(),
     )  # fmt: skip
     return ref, f"computed now ({ref.params['seconds']:.1f} s)"
 
@@ -200,13 +201,14 @@ def run(args: argparse.Namespace) -> int:
     if method == "ablation":
         res = compute_importance(
             trained, ds, tier=args.tier, per_trait=args.per_trait,
-            individuals=args.individuals, n_bootstrap=args.bootstrap, rng=args.seed,
+            individuals=args.individuals, target=args.target, n_bootstrap=args.bootstrap,
+            rng=args.seed,
             device=args.device, on_progress=progress,
         )  # fmt: skip
     else:
         res = compute_attributions(
             trained, ds, method=method, tier=args.tier, individuals=args.individuals,
-            n_bootstrap=args.bootstrap, rng=args.seed, device=args.device,
+            target=args.target, n_bootstrap=args.bootstrap, rng=args.seed, device=args.device,
             on_progress=progress,
         )  # fmt: skip
     agreement = None
@@ -299,6 +301,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="whose importance: the run's held-out test individuals (default, the reference) "
         "or all individuals of its split (training, validation and test): more power for "
         "`vida`, five times the work",
+    )
+    p.add_argument(
+        "--target",
+        choices=("observed", "prediction"),
+        default="observed",
+        help="what each individual's loss compares with: its observed phenotypes (default, the "
+        "reference) or the model's own prediction (minus the squared prediction shift; with "
+        "--individuals all and `vida --method adaptive`, VIDA's best recipe in bench/RESULTS.md)",
     )
     p.add_argument(
         "--bootstrap",

@@ -2,6 +2,7 @@
 
 from ._ablation import (
     INDIVIDUALS,
+    TARGETS,
     AblationCancelled,
     ImportanceResult,
     ablation_matrix,
@@ -132,6 +133,7 @@ __all__ = [
     "METHOD_LABELS",
     "MODEL_LABELS",
     "PARTNER_COLUMNS",
+    "TARGETS",
     "VIDA_EVAL_SEED",
     "AblationCancelled",
     "AttributionConfig",

@@ -31,6 +31,8 @@ from ._ablation_kernel import AblationCancelled, AblationOutput, ablate
 
 Individuals = Literal["test", "all"]
 INDIVIDUALS: tuple[str, ...] = ("test", "all")
+Target = Literal["observed", "prediction"]
+TARGETS: tuple[str, ...] = ("observed", "prediction")
 
 if TYPE_CHECKING:
     from ..run import Run
@@ -299,6 +301,7 @@ def compute_importance(
     tier: Tier = "genotype",
     per_trait: bool = False,
     individuals: Individuals = "test",
+    target: Target = "observed",
     n_bootstrap: int = 200,
     level: float = 0.95,
     rng: np.random.Generator | int | None = None,
@@ -324,6 +327,11 @@ def compute_importance(
         ``"test"`` (default, the reference): the run's held-out test individuals; ``"all"``:
         every individual of the run's split. VIDA's statistics are per individual, so more
         individuals give it more power (bench/RESULTS.md, "VIDA with the default model").
+    target
+        What the per-individual loss compares the prediction with: ``"observed"`` (default,
+        the reference) the individual's phenotypes; ``"prediction"`` the model's own
+        prediction for it, so each entry is minus the mean squared shift of its predicted
+        traits when the column is removed (the noise of the observed phenotypes drops out).
     n_bootstrap, level
         Bootstrap replicates over test individuals for the locus intervals (0 = none).
     rng
@@ -343,7 +351,7 @@ def compute_importance(
     filled-in targets, as the reference computed it.
     """
     seed = _resolve_seed(rng)
-    inp = importance_inputs(run, dataset, tier=tier, individuals=individuals)
+    inp = importance_inputs(run, dataset, tier=tier, individuals=individuals, target=target)
     dev = resolve_device(device)
     t0 = time.perf_counter()
     out = ablate(
@@ -394,6 +402,7 @@ class ImportanceInputs:
     mask: torch.Tensor | None
     encoder: nn.Module
     individuals: str = "test"
+    target: str = "observed"
 
 
 def importance_rows(run: Run, dataset: Dataset, individuals: Individuals = "test") -> np.ndarray:
@@ -413,12 +422,20 @@ def importance_rows(run: Run, dataset: Dataset, individuals: Individuals = "test
 
 
 def importance_inputs(
-    run: Run, dataset: Dataset, *, tier: Tier = "genotype", individuals: Individuals = "test"
+    run: Run,
+    dataset: Dataset,
+    *,
+    tier: Tier = "genotype",
+    individuals: Individuals = "test",
+    target: Target = "observed",
 ) -> ImportanceInputs:
     """The inputs, targets and mask of ``run``'s test (or all) individuals for ``tier`` (any
-    method); see :func:`importance_rows`."""
+    method); see :func:`importance_rows`. ``target="prediction"`` replaces the observed
+    phenotypes by the tier's own prediction P(encoder(x)) (then every trait counts: no mask)."""
     if tier not in ("genotype", "phenotype"):
         raise ValueError(f"tier must be 'genotype' or 'phenotype', not {tier!r}")
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
     rows = importance_rows(run, dataset, individuals)
     if tier == "genotype":
         inputs, t, mask = run.model_inputs(dataset, rows)
@@ -427,8 +444,19 @@ def importance_inputs(
         inputs = t
     masked = bool(run.config.train.mask_missing)
     encoder = run.gq if tier == "genotype" else run.q
+    if target == "prediction":
+        own = run.predict_from_genotypes if tier == "genotype" else run.predict_from_phenotypes
+        t = torch.from_numpy(run.scale(own(inputs)))
+        masked = False
     return ImportanceInputs(
-        tier, rows, inputs, t, mask if masked else None, encoder, individuals=individuals
+        tier,
+        rows,
+        inputs,
+        t,
+        mask if masked else None,
+        encoder,
+        individuals=individuals,
+        target=target,
     )
 
 
@@ -494,10 +522,17 @@ def importance_result(
         **head,
         "tier": tier,
         "per_trait": shift is not None,
-        "loss": "MSE over observed traits" if masked else "MSE over all traits",
+        "loss": (
+            "MSE against the model's own prediction"
+            if inputs.target == "prediction"
+            else "MSE over observed traits"
+            if masked
+            else "MSE over all traits"
+        ),
         "scale": "model" if run.scaler is None else "model (standardised traits)",
         "n_individuals": len(inputs.rows),
         "individuals": inputs.individuals,
+        "target": inputs.target,
         "n_columns": int(matrix.shape[1]),
         "n_bootstrap": int(n_bootstrap),
         "ci_level": float(level),

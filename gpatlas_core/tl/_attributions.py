@@ -45,6 +45,7 @@ from ..io import DataError, Dataset
 from ._ablation import (
     ImportanceResult,
     Individuals,
+    Target,
     _resolve_seed,
     compute_importance,
     importance_inputs,
@@ -365,6 +366,7 @@ def compute_attributions(
     method: str,
     tier: Tier = "genotype",
     individuals: Individuals = "test",
+    target: Target = "observed",
     config: AttributionConfig | None = None,
     n_bootstrap: int = 200,
     level: float = 0.95,
@@ -388,13 +390,14 @@ def compute_attributions(
     seed = _resolve_seed(rng)
     if method == "ablation":
         res = compute_importance(
-            run, dataset, tier=tier, individuals=individuals, n_bootstrap=n_bootstrap,
+            run, dataset, tier=tier, individuals=individuals, target=target,
+            n_bootstrap=n_bootstrap,
             level=level, rng=seed, device=device, on_progress=on_progress,
             should_stop=should_stop,
         )  # fmt: skip
     else:
         cfg = (config or AttributionConfig()).check()
-        inp = importance_inputs(run, dataset, tier=tier, individuals=individuals)
+        inp = importance_inputs(run, dataset, tier=tier, individuals=individuals, target=target)
         dev = resolve_device(device)
         t0 = time.perf_counter()
         matrix = attribution_matrix(

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import scipy.linalg
 import torch
 
@@ -250,18 +251,74 @@ def fit_lasso(
     """Per-trait LASSO (5-fold CV) of the phenotypes of ``train_rows`` on the dummy-coded
     genotypes; coefficients are on :func:`dummy_columns`. Traits are fitted on ``n_jobs``
     threads (default: torch's thread count, which a hosted server sets per job)."""
+    return lasso_cv(
+        dummy_design(dataset, train_rows),
+        dataset.phenotypes[train_rows],
+        rng=np.random.default_rng(seed),
+        n_jobs=n_jobs or torch.get_num_threads(),
+    )
+
+
+def dummy_design(dataset: Dataset, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), dummy columns) float32 design of the dummy-coded genotypes, made block by
+    block (never the whole one-hot matrix at once)."""
     cols = dummy_columns(dataset)
-    rows = np.asarray(train_rows)
+    rows = np.asarray(rows)
     x = np.empty((len(rows), len(cols)), dtype=np.float32)
     step = max(1, _BLOCK_BYTES // (4 * max(dataset.n_allele_columns, 1)))
     for i in range(0, len(rows), step):  # one-hot rows block by block, kept columns only
         x[i : i + step] = dataset.onehot(rows[i : i + step])[:, cols]
-    return lasso_cv(
+    return x
+
+
+def multitrait_scale(
+    dataset: Dataset, first: LassoCVResult, *, gamma: float, window: int
+) -> np.ndarray:
+    """Per dummy column, ``(1 + c)^gamma`` normalised to mean 1: ``c`` = how many traits'
+    ``first`` LASSO selected a column of the same marker or of a marker within ``window``
+    markers of it (dataset marker order, within a chromosome). Scaling a design column by
+    ``s`` divides its LASSO penalty by ``s``."""
+    if gamma < 0 or window < 0:
+        raise ValueError(f"gamma and window must be >= 0, got {gamma} and {window}")
+    locus = dataset.allele_columns["locus"].to_numpy()[dummy_columns(dataset)]
+    coef = np.nan_to_num(np.asarray(first.coef, dtype=np.float64))
+    per_locus = np.zeros(dataset.n_loci)
+    np.maximum.at(per_locus, locus, (coef != 0).sum(axis=1).astype(np.float64))
+    chrom = dataset.markers["chromosome"].astype(str).to_numpy()
+    counts = np.zeros(dataset.n_loci)
+    for c in pd.unique(chrom):  # a window never crosses a chromosome's end
+        idx = np.flatnonzero(chrom == c)
+        counts[idx] = np.convolve(per_locus[idx], np.ones(2 * window + 1), mode="same")
+    s = (1.0 + counts[locus]) ** gamma
+    return s / s.mean()
+
+
+def fit_lasso_multitrait(
+    dataset: Dataset,
+    train_rows: np.ndarray,
+    first: LassoCVResult,
+    *,
+    gamma: float,
+    window: int,
+    seed: int = LASSO_SEED,
+    n_jobs: int | None = None,
+) -> LassoCVResult:
+    """Per-trait LASSO (5-fold CV, the same folds as :func:`fit_lasso`) with the penalty
+    factors of :func:`multitrait_scale` from the per-trait fit ``first``; coefficients on the
+    dummy columns' own scale, like :func:`fit_lasso`'s."""
+    s = multitrait_scale(dataset, first, gamma=gamma, window=window)
+    x = dummy_design(dataset, train_rows)
+    x *= s.astype(np.float32)[None, :]
+    fit = lasso_cv(
         x,
         dataset.phenotypes[train_rows],
         rng=np.random.default_rng(seed),
         n_jobs=n_jobs or torch.get_num_threads(),
     )
+    fit.coef = fit.coef * s[:, None]
+    if fit.fold_coef is not None:
+        fit.fold_coef = fit.fold_coef * s[:, None]
+    return fit
 
 
 def lasso_baseline(

@@ -199,8 +199,9 @@ def warm_start_note(info: dict) -> str | None:
     ws = info.get("warm_start")
     if not ws:
         return None
+    kind = "multi-trait-penalised LASSO" if "multitrait_gamma" in ws else "per-trait LASSO"
     text = (
-        f"Tier 2 started from per-trait LASSO ({ws.get('lasso_selected_markers', 0):,} markers "
+        f"Tier 2 started from {kind} ({ws.get('lasso_selected_markers', 0):,} markers "
         "selected by some trait)"
     )
     if "interaction_pairs" in ws:

@@ -24,7 +24,8 @@ RECALIBRATE_CHUNK = 1024
 @torch.no_grad()
 def warm_start_genotype(run: Run, ds: Dataset) -> LassoCVResult:
     """GQ := Q applied to per-trait LASSO predictions (see ``TrainConfig.genotype_init``);
-    returns the LASSO fit (reused as the run's LASSO baseline).
+    returns the plain per-trait LASSO fit (reused as the run's LASSO baseline; with
+    ``lasso_multitrait`` the warm start uses a second, multi-trait-penalised fit instead).
 
     On the model scale the LASSO predicts ``x_d B + b`` (``x_d``: dummy-coded genotypes); Q's
     first layer ``W1 t + b1`` composed with it is one Linear layer on the one-hot columns,
@@ -35,19 +36,27 @@ def warm_start_genotype(run: Run, ds: Dataset) -> LassoCVResult:
     (:func:`gpatlas_core.tl._pairs.fit_pairs`) and GQ's first layer becomes a
     :class:`~gpatlas_core.module.PairLinear` whose pair weights are ``W1`` times their
     coefficients."""
-    from ..tl._baselines import dummy_columns, fit_lasso
+    from ..tl._baselines import dummy_columns, fit_lasso, fit_lasso_multitrait
 
+    cfg = run.config.train
     fit = fit_lasso(ds, run.train_rows(ds))
+    warm = fit
+    if cfg.lasso_multitrait > 0:
+        warm = fit_lasso_multitrait(
+            ds,
+            run.train_rows(ds),
+            fit,
+            gamma=cfg.lasso_multitrait,
+            window=cfg.lasso_multitrait_window,
+        )
     pair_fit = None
-    if run.config.train.interaction_loci:
+    if cfg.interaction_loci:
         from ..tl._pairs import fit_pairs
 
-        pair_fit = fit_pairs(
-            ds, run.train_rows(ds), fit, top_loci=run.config.train.interaction_loci
-        )
-    ok = np.isfinite(fit.intercept)
-    coef = np.where(ok[None, :], np.nan_to_num(fit.coef), 0.0)
-    icpt = np.where(ok, np.nan_to_num(fit.intercept), 0.0)
+        pair_fit = fit_pairs(ds, run.train_rows(ds), warm, top_loci=cfg.interaction_loci)
+    ok = np.isfinite(warm.intercept)
+    coef = np.where(ok[None, :], np.nan_to_num(warm.coef), 0.0)
+    icpt = np.where(ok, np.nan_to_num(warm.intercept), 0.0)
     if run.scaler is not None:
         coef = coef / run.scaler.std[None, :]
         icpt = (icpt - run.scaler.mean) / run.scaler.std
@@ -85,6 +94,8 @@ def warm_start_genotype(run: Run, ds: Dataset) -> LassoCVResult:
     loci = ds.allele_columns["locus"].to_numpy()[dummy_columns(ds)]
     selected = np.unique(loci[(np.abs(coef) > 0).any(axis=1)])
     run.info["warm_start"] = {"lasso_selected_markers": len(selected)}
+    if warm is not fit:
+        run.info["warm_start"]["multitrait_gamma"] = cfg.lasso_multitrait
     if pair_fit is not None:
         run.info["warm_start"]["interaction_pairs"] = pair_fit.n_pairs
     return fit

@@ -372,6 +372,31 @@ def test_compute_importance_on_all_individuals(tiny_dataset) -> None:
         compute_importance(stranger, ds, individuals="all", n_bootstrap=0, device="cpu")
 
 
+def test_importance_against_the_models_own_prediction(tiny_dataset) -> None:
+    """``target="prediction"``: each entry is minus the mean squared shift of the individual's
+    predicted traits when the column is set to 0 (the loss at the unablated input is 0)."""
+    ds = tiny_dataset
+    ds.phenotypes[0, 1] = np.nan  # no mask applies: the prediction exists for every trait
+    run = make_run(ds)
+    res = compute_importance(run, ds, target="prediction", n_bootstrap=0, device="cpu")
+    assert res.params["target"] == "prediction" and "own prediction" in res.params["loss"]
+    x, _, _ = run.model_inputs(ds, run.test_rows(ds))
+    own = run.scale(run.predict_from_genotypes(x))
+    assert (res.matrix <= 1e-6).all() and (res.matrix < -1e-8).any()
+    k, cols = 1, np.flatnonzero(x[1].numpy() != 0)[:5]
+    for c in cols:
+        xa = x[k : k + 1].clone()
+        xa[0, c] = 0.0
+        shifted = run.scale(run.predict_from_genotypes(xa))[0]
+        expected = -np.mean((shifted - own[k]) ** 2)
+        assert res.matrix[k, c] == pytest.approx(expected, rel=1e-3, abs=1e-7)
+    observed = compute_importance(run, ds, n_bootstrap=0, device="cpu")
+    assert observed.params["target"] == "observed"
+    assert not np.allclose(observed.matrix, res.matrix)
+    with pytest.raises(ValueError, match="target must be one of"):
+        compute_importance(run, ds, target="truth", n_bootstrap=0, device="cpu")
+
+
 # ---------------------------------------------------------------------------- CLI
 def test_cli_importance(tiny_folder, tmp_path, capsys) -> None:
     from gpatlas_core.cli import main
@@ -390,6 +415,9 @@ def test_cli_importance(tiny_folder, tmp_path, capsys) -> None:
     every = ImportanceResult.load(run_dir)
     assert every.matrix.shape == (ds.n_samples, ds.n_allele_columns)
     assert every.params["individuals"] == "all"
+    assert main(["importance", str(run_dir), "--target", "prediction", "--quiet"]) == 0
+    own = ImportanceResult.load(run_dir)
+    assert own.params["target"] == "prediction" and (own.matrix <= 1e-6).all()
     assert (
         main(["importance", str(run_dir), "--tier", "phenotype", "--data", str(tiny_folder)]) == 0
     )

@@ -195,3 +195,85 @@ def test_stop_and_resume_inside_the_fine_tuning(sparse_sim, tmp_path, one_thread
     for a, b in zip(resumed.gq.state_dict().values(), full.gq.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert resumed.info["best_epoch"] == full.info["best_epoch"]
+
+
+# ------------------------------------------------------------- multi-trait penalty factors
+def test_multitrait_scale_counts_traits_in_a_window_within_chromosomes(sparse_sim) -> None:
+    from gpatlas_core.tl._baselines import multitrait_scale
+    from gpatlas_core.tl._lasso import LassoCVResult
+
+    ds = sparse_sim
+    cols = dummy_columns(ds)
+    locus = ds.allele_columns["locus"].to_numpy()[cols]
+    coef = np.zeros((len(cols), 3))
+    first_col = {int(lo): i for i, lo in reversed(list(enumerate(locus)))}
+    coef[first_col[10], [0, 1]] = 1.0  # locus 10 selected by two traits
+    coef[first_col[11], 2] = -0.5  # its neighbour by the third
+    fit = LassoCVResult(alpha=np.ones(3), coef=coef, intercept=np.zeros(3))
+    flat = multitrait_scale(ds, fit, gamma=0.0, window=5)
+    np.testing.assert_allclose(flat, 1.0)
+    s = multitrait_scale(ds, fit, gamma=1.0, window=0)
+    raw = 1.0 + np.select([locus == 10, locus == 11], [2.0, 1.0], 0.0)
+    np.testing.assert_allclose(s, raw / raw.mean())
+    s = multitrait_scale(ds, fit, gamma=1.0, window=1)
+    chrom = ds.markers["chromosome"].astype(str).to_numpy()
+    count = np.zeros(ds.n_loci)
+    for lo, c in ((10, 2.0), (11, 1.0)):  # each selection counts for its neighbours too
+        for nb in (lo - 1, lo, lo + 1):
+            if 0 <= nb < ds.n_loci and chrom[nb] == chrom[lo]:
+                count[nb] += c
+    raw = 1.0 + count[locus]
+    np.testing.assert_allclose(s, raw / raw.mean())
+    assert s.mean() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=">= 0"):
+        multitrait_scale(ds, fit, gamma=-1.0, window=1)
+
+
+def test_multitrait_fit_is_the_lasso_on_the_scaled_design(sparse_sim, one_thread) -> None:
+    """Coefficients come back on the columns' own scale: the same predictions as the LASSO
+    on the scaled design, the same folds as the plain fit; gamma 0 is the plain fit."""
+    from gpatlas_core.tl._baselines import dummy_design, fit_lasso_multitrait, multitrait_scale
+
+    ds = sparse_sim
+    rows = np.arange(ds.n_samples)[: int(0.8 * ds.n_samples)]
+    first = fit_lasso(ds, rows, n_jobs=1)
+    same = fit_lasso_multitrait(ds, rows, first, gamma=0.0, window=3, n_jobs=1)
+    np.testing.assert_allclose(same.coef, first.coef, atol=1e-12)
+    multi = fit_lasso_multitrait(ds, rows, first, gamma=1.0, window=3, n_jobs=1)
+    s = multitrait_scale(ds, first, gamma=1.0, window=3)
+    x = dummy_design(ds, rows)
+    direct = lasso_cv(
+        x * s.astype(np.float32)[None, :], ds.phenotypes[rows], rng=np.random.default_rng(0),
+        n_jobs=1,
+    )  # fmt: skip
+    np.testing.assert_allclose(multi.predict(x), direct.predict(x * s[None, :]), atol=1e-6)
+    for a, b in zip(multi.folds, first.folds, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(multi.coef, first.coef)
+
+
+def test_multitrait_warm_start_keeps_the_plain_lasso_baseline(sparse_sim, one_thread) -> None:
+    """The warm start is P(Q(multi-trait LASSO)); the run's LASSO baseline stays the plain
+    per-trait LASSO."""
+    from gpatlas_core.tl._baselines import dummy_design, fit_lasso_multitrait
+
+    run = train(sparse_sim, _studio(epochs_genotype=0, interaction_loci=0, lasso_multitrait=1.0))
+    assert run.info["warm_start"]["multitrait_gamma"] == 1.0
+    rows = run.train_rows(sparse_sim)
+    first = fit_lasso(sparse_sim, rows)
+    multi = fit_lasso_multitrait(sparse_sim, rows, first, gamma=1.0, window=5)
+    x = dummy_design(sparse_sim, np.arange(sparse_sim.n_samples))
+    order = np.asarray(sparse_sim.samples).astype(str)
+
+    def table(col):
+        t = run.predictions.pivot(index="sample", columns="trait", values=col)
+        return t.loc[order, list(run.traits)].to_numpy()
+
+    np.testing.assert_allclose(table("lasso"), first.predict(x), rtol=1e-5, atol=1e-5)
+    with torch.no_grad():
+        q = run.q(torch.from_numpy(run.scale(multi.predict(x)).astype(np.float32)))
+        expected = run.unscale(run.p(q).numpy())
+    np.testing.assert_allclose(table("genotype_to_phenotype"), expected, rtol=1e-4, atol=1e-4)
+    from gpatlas_core.tl import warm_start_note
+
+    assert "multi-trait-penalised LASSO" in warm_start_note(run.info)
