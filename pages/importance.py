@@ -10,31 +10,11 @@ import streamlit as st
 from gpatlas_core import pl, tl
 from gpatlas_core.io import DataError
 from pages._lib import state, ui
+from pages._lib.importance_jobs import start_importance_job
 
 
 def _start_job(ds, run, method: str, settings: dict, stage: str, label: str, verb: str) -> None:
-    """Start one importance job in the background: exact ablation or a Captum method."""
-
-    def work(job):
-        def progress(done, total):
-            job.progress(done, total, f"{verb}: individual {done} of {total}")
-
-        common = dict(
-            individuals=settings["individuals"],
-            target=settings["target"],
-            n_bootstrap=settings["n_bootstrap"],
-            rng=settings["seed"],
-            on_progress=progress,
-            should_stop=job.should_stop,
-        )
-        try:
-            if method == "ablation":
-                return tl.compute_importance(run, ds, per_trait=settings["per_trait"], **common)
-            return tl.compute_attributions(run, ds, method=method, **common)
-        except tl.AblationCancelled:
-            return None
-
-    state.start_job(stage, work, settings=settings, label=label)
+    start_importance_job(ds, run, method, settings, stage, label, verb)
 
 
 def start(ds, run, settings: dict) -> None:

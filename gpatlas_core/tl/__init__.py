@@ -96,7 +96,7 @@ from ._tune import (
     start_ray,
     tune_grid,
 )
-from ._vida import vida, vida_settings
+from ._vida import VIDA_INPUT, VIDA_INPUT_METHOD, is_vida_input, vida, vida_settings
 from ._vida_candidates import (
     candidates_above_percentile,
     candidates_from_known_qtl,
@@ -135,6 +135,8 @@ __all__ = [
     "PARTNER_COLUMNS",
     "TARGETS",
     "VIDA_EVAL_SEED",
+    "VIDA_INPUT",
+    "VIDA_INPUT_METHOD",
     "AblationCancelled",
     "AttributionConfig",
     "CVResult",
@@ -200,6 +202,7 @@ __all__ = [
     "interaction_labels",
     "interval_coverage",
     "interval_roc",
+    "is_vida_input",
     "known_qtl_hits",
     "kurtosis_test",
     "lasso_cv",

@@ -288,7 +288,10 @@ def multitrait_scale(
     counts = np.zeros(dataset.n_loci)
     for c in pd.unique(chrom):  # a window never crosses a chromosome's end
         idx = np.flatnonzero(chrom == c)
-        counts[idx] = np.convolve(per_locus[idx], np.ones(2 * window + 1), mode="same")
+        csum = np.concatenate([[0.0], np.cumsum(per_locus[idx])])
+        pos = np.arange(len(idx))
+        hi = np.minimum(pos + window + 1, len(idx))
+        counts[idx] = csum[hi] - csum[np.maximum(pos - window, 0)]
     s = (1.0 + counts[locus]) ** gamma
     return s / s.mean()
 

@@ -194,6 +194,33 @@ def test_vida_page_runs_and_evaluates_against_truth():
         assert "Against the simulation truth" not in "\n".join(s.value for s in at.subheader)
 
 
+def test_vida_page_computes_its_recommended_input():
+    """On the Importance page's default (test individuals, observed phenotypes) the VIDA page
+    offers VIDA's recommended input; one click computes it for every individual against the
+    model's prediction, and the clumpiness method then defaults to adaptive."""
+    at = importance_app("pages/vida.py")
+    body = "\n".join(m.value for m in at.markdown)
+    assert "all individuals against the model's own prediction" in body
+    method = next(s for s in at.selectbox if s.label == "Clumpiness method")
+    assert method.value == "concentration"
+    button(at, "Compute VIDA's input").click().run()
+    assert not at.exception, at.exception
+    ds = at.session_state["dataset"]
+    latest = [v for k, v in at.session_state["latest"].items() if '"stage": "importance"' in k]
+    imp = latest[-1]
+    assert tl.is_vida_input(imp.params) and imp.matrix.shape[0] == ds.n_samples
+    assert (imp.matrix <= 1e-6).all()  # minus squared prediction shifts
+    assert "VIDA's recommended input" in texts(at)
+    method = next(s for s in at.selectbox if s.label == "Clumpiness method")
+    assert method.value == "adaptive"
+    at.radio[0].set_value("Causal alleles (simulation truth)").run()
+    button(at, "Run VIDA").click().run()
+    assert not at.exception, at.exception
+    result = next(v for k, v in at.session_state["latest"].items() if '"stage": "vida"' in k)
+    assert result["scores"].attrs["vida"]["method"] == "adaptive"
+    assert result["scores"].attrs["vida"]["n_individuals"] == ds.n_samples
+
+
 def no_missing_cells(at: AppTest) -> None:
     """No table on the page shows an empty ("None") cell."""
     for df in at.dataframe:

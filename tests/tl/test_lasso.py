@@ -125,7 +125,7 @@ def _studio(**over):
 def test_warm_start_is_p_of_q_of_lasso(sparse_sim, one_thread) -> None:
     """With no fine-tuning epoch, G->P is exactly the decoder applied to Q of the LASSO's
     predictions (which are also the run's LASSO baseline)."""
-    run = train(sparse_sim, _studio(epochs_genotype=0, interaction_loci=0))
+    run = train(sparse_sim, _studio(epochs_genotype=0, interaction_loci=0, lasso_multitrait=0.0))
     pred = run.predictions
     lasso = pred.pivot(index="sample", columns="trait", values="lasso")
     lasso = lasso.loc[np.asarray(sparse_sim.samples).astype(str), list(run.traits)].to_numpy()
@@ -140,8 +140,16 @@ def test_default_recovers_causal_alleles_and_beats_ridge(sparse_sim, one_thread)
     run = train(sparse_sim, _studio())
     m = run.metrics
     assert m["genotype_to_phenotype"]["median"]["r2"] > m["ridge"]["median"]["r2"] + 0.05
-    # fine-tuning stays on the markers some LASSO selected: the others keep zero weights
-    fit = fit_lasso(sparse_sim, run.train_rows(sparse_sim))
+    # fine-tuning stays on the markers the warm start's (multi-trait) LASSO selected for some
+    # trait: the others keep zero weights
+    from gpatlas_core.tl._baselines import fit_lasso_multitrait
+
+    rows = run.train_rows(sparse_sim)
+    assert run.config.train.lasso_multitrait > 0
+    fit = fit_lasso_multitrait(
+        sparse_sim, rows, fit_lasso(sparse_sim, rows), gamma=run.config.train.lasso_multitrait,
+        window=run.config.train.lasso_multitrait_window,
+    )  # fmt: skip
     locus = sparse_sim.allele_columns["locus"].to_numpy()
     selected = np.unique(locus[dummy_columns(sparse_sim)][(fit.coef != 0).any(axis=1)])
     support = np.isin(locus, selected)  # every allele column of a selected locus
@@ -225,6 +233,11 @@ def test_multitrait_scale_counts_traits_in_a_window_within_chromosomes(sparse_si
     raw = 1.0 + count[locus]
     np.testing.assert_allclose(s, raw / raw.mean())
     assert s.mean() == pytest.approx(1.0)
+    # a window wider than a chromosome counts that whole chromosome, and nothing beyond it
+    wide = multitrait_scale(ds, fit, gamma=1.0, window=10 * ds.n_loci)
+    assert chrom[11] == chrom[10] and (chrom != chrom[10]).any()
+    raw = 1.0 + np.where(chrom == chrom[10], 3.0, 0.0)[locus]
+    np.testing.assert_allclose(wide, raw / raw.mean())
     with pytest.raises(ValueError, match=">= 0"):
         multitrait_scale(ds, fit, gamma=-1.0, window=1)
 

@@ -85,7 +85,12 @@ def test_second_lasso_finds_the_planted_interaction_only() -> None:
 def test_warm_start_with_pairs_is_p_of_q_of_the_two_lassos() -> None:
     ds = planted(seed=1)
     cfg = preset(
-        "studio", device="cpu", epochs_phenotype=20, epochs_genotype=0, interaction_loci=10
+        "studio",
+        device="cpu",
+        epochs_phenotype=20,
+        epochs_genotype=0,
+        interaction_loci=10,
+        lasso_multitrait=0.0,
     )
     run = train(ds, cfg)
     first = run.gq[0]
