@@ -109,6 +109,28 @@ def _candidates(args, ds: Dataset | None, matrix: np.ndarray, columns: pd.DataFr
     return candidates_above_percentile(matrix, percentile=90.0), "top 10% by importance"
 
 
+def _input_hint(out_dir: Path, method: str) -> str | None:
+    """A line recommending VIDA's input (``tl.VIDA_INPUT``) when this importance is another."""
+    from ..tl._vida import VIDA_INPUT, VIDA_INPUT_METHOD, is_vida_input
+
+    try:
+        params = json.loads((out_dir / "importance_params.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if is_vida_input(params):
+        if method != VIDA_INPUT_METHOD:
+            return (
+                f"note: on this input --method {VIDA_INPUT_METHOD} scored best (bench/RESULTS.md)"
+            )
+        return None
+    flags = " ".join(f"--{k} {v}" for k, v in VIDA_INPUT.items())
+    return (
+        f"note: VIDA separated interacting alleles best on `importance RUN {flags}` with "
+        f"--method {VIDA_INPUT_METHOD} (ROC AUC 0.68-0.73 vs 0.50-0.61 on three paper-size "
+        "simulations, bench/RESULTS.md)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run)
     if not run_dir.is_dir():
@@ -126,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
     ds = _load_dataset(run_dir, args.dataset, columns)
     cand, how = _candidates(args, ds, matrix, columns)
     print(f"VIDA on {cand.size:,} candidate columns ({how}) x {matrix.shape[0]:,} individuals")
+    hint = _input_hint(out_dir, args.method)
+    if hint:
+        print(hint)
     scores = vida(
         matrix,
         columns,

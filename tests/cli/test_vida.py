@@ -76,3 +76,22 @@ def test_cli_main_entry(vida_setup, tiny_folder, tmp_path, capsys) -> None:
     assert "scored" in capsys.readouterr().out
     assert main(["vida", str(tmp_path / "missing")]) == 2
     assert "run folder not found" in capsys.readouterr().err
+
+
+def test_cli_names_vidas_recommended_input(vida_setup, tiny_folder, tmp_path, capsys) -> None:
+    """The reference input gets a note naming VIDA's recommended one; that input with another
+    clumpiness method gets a note on the method; with both, no note."""
+    from gpatlas_core.cli import main
+
+    ds, mat, _ = vida_setup
+    run = _run_folder(tmp_path, ds, mat, tiny_folder)
+    params = run / "importance_params.json"
+    params.write_text(json.dumps({"individuals": "test", "target": "observed"}))
+    assert main(["vida", str(run), "--top-percent", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "--individuals all --target prediction" in out and "--method adaptive" in out
+    params.write_text(json.dumps({"individuals": "all", "target": "prediction"}))
+    assert main(["vida", str(run), "--top-percent", "50"]) == 0
+    assert "on this input --method adaptive scored best" in capsys.readouterr().out
+    assert main(["vida", str(run), "--top-percent", "50", "--method", "adaptive"]) == 0
+    assert "note:" not in capsys.readouterr().out
