@@ -140,16 +140,8 @@ def test_default_recovers_causal_alleles_and_beats_ridge(sparse_sim, one_thread)
     run = train(sparse_sim, _studio())
     m = run.metrics
     assert m["genotype_to_phenotype"]["median"]["r2"] > m["ridge"]["median"]["r2"] + 0.05
-    # fine-tuning stays on the markers the warm start's (multi-trait) LASSO selected for some
-    # trait: the others keep zero weights
-    from gpatlas_core.tl._baselines import fit_lasso_multitrait
-
-    rows = run.train_rows(sparse_sim)
-    assert run.config.train.lasso_multitrait > 0
-    fit = fit_lasso_multitrait(
-        sparse_sim, rows, fit_lasso(sparse_sim, rows), gamma=run.config.train.lasso_multitrait,
-        window=run.config.train.lasso_multitrait_window,
-    )  # fmt: skip
+    # fine-tuning stays on the markers some LASSO selected: the others keep zero weights
+    fit = fit_lasso(sparse_sim, run.train_rows(sparse_sim))
     locus = sparse_sim.allele_columns["locus"].to_numpy()
     selected = np.unique(locus[dummy_columns(sparse_sim)][(fit.coef != 0).any(axis=1)])
     support = np.isin(locus, selected)  # every allele column of a selected locus
