@@ -109,8 +109,8 @@ def settings_form(ds) -> dict:
         key=ui.remembered("importance-individuals", "test"),
         help="Whose alleles are removed. Test individuals: the ones the model never saw (the "
         "paper's choice). All: training, validation and test, about five times the work; VIDA "
-        "scores each allele over individuals, so more of them give it more power (on two "
-        "paper-size simulations its AUC rose by 0.08 and 0.09, bench/RESULTS.md).",
+        "scores each allele over individuals, so more of them give it more power (on three "
+        "paper-size simulations its AUC rose by 0.02 to 0.09, bench/RESULTS.md).",
     )
     per_trait = c2.checkbox(
         "Also per trait",
