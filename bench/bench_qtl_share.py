@@ -11,11 +11,13 @@ training individuals (observed values only). Scores that tie at the 90th percent
 above it only when they are > 0 (a sparse score's zeros recover nothing).
 
     .venv/bin/python bench/bench_qtl_share.py [--seeds 47 48 49] [--preset studio]
+        [--set NAME=VALUE ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gpatlas_core.config import preset
+from gpatlas_core.config import preset, with_overrides
 from gpatlas_core.io import load_yeast_sample
 from gpatlas_core.tl import compute_importance
 from gpatlas_core.tl._ablation import PER_TRAIT_PREFIX
@@ -83,7 +85,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", nargs="+", type=int, default=[47, 48, 49])
     ap.add_argument("--preset", default="studio")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="config override (JSON)"
+    )
     args = ap.parse_args()
+    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     torch.set_num_threads(2)
     ds = load_yeast_sample()
     print(
@@ -93,7 +99,7 @@ def main() -> None:
     fit = []
     for seed in args.seeds:
         t0 = time.perf_counter()
-        run = train(ds, preset(args.preset, device="cpu", seed=seed))
+        run = train(ds, with_overrides(preset(args.preset, device="cpu", seed=seed), overrides))
         imp = compute_importance(run, ds, per_trait=True, n_bootstrap=0, rng=0)
         secs = time.perf_counter() - t0
         med = {m: run.metrics.get(m, {}).get("median", {}).get("r2") for m in MODELS}
