@@ -169,11 +169,13 @@ class Run:
         return MarkerGroups(names=names, group=group, spec=spec)
 
     # ------------------------------------------------------------------ inputs
-    def _rows_of(self, dataset: Dataset, which: str) -> np.ndarray:
+    def _set_labels(self, dataset: Dataset) -> np.ndarray:
+        """Each dataset row's set in the run's split (NaN: not in it)."""
         sets = self.split.set_index("sample")["set"]
-        samples = pd.Index(np.asarray(dataset.samples).astype(str))
-        labels = sets.reindex(samples)
-        return np.flatnonzero(labels.to_numpy() == which)
+        return sets.reindex(pd.Index(np.asarray(dataset.samples).astype(str))).to_numpy()
+
+    def _rows_of(self, dataset: Dataset, which: str) -> np.ndarray:
+        return np.flatnonzero(self._set_labels(dataset) == which)
 
     def test_rows(self, dataset: Dataset) -> np.ndarray:
         """Row indices (dataset order) of the run's test individuals."""
@@ -182,9 +184,7 @@ class Run:
     def split_rows(self, dataset: Dataset) -> np.ndarray:
         """Row indices (dataset order) of every individual in the run's split: training,
         validation and test."""
-        sets = self.split.set_index("sample")["set"]
-        samples = pd.Index(np.asarray(dataset.samples).astype(str))
-        return np.flatnonzero(sets.reindex(samples).notna().to_numpy())
+        return np.flatnonzero(pd.notna(self._set_labels(dataset)))
 
     def train_rows(self, dataset: Dataset) -> np.ndarray:
         """Row indices (dataset order) of the individuals the networks were fitted on."""

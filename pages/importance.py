@@ -13,17 +13,13 @@ from pages._lib import state, ui
 from pages._lib.importance_jobs import start_importance_job
 
 
-def _start_job(ds, run, method: str, settings: dict, stage: str, label: str, verb: str) -> None:
-    start_importance_job(ds, run, method, settings, stage, label, verb)
-
-
 def start(ds, run, settings: dict) -> None:
-    _start_job(ds, run, "ablation", settings, "importance", "Importance", "Ablating")
+    start_importance_job(ds, run, "ablation", settings, "importance", "Importance", "Ablating")
 
 
 def start_attribution(ds, run, method: str, settings: dict) -> None:
     label = tl.METHOD_LABELS[method]
-    _start_job(ds, run, method, settings, state.importance_stage(method), label, label)
+    start_importance_job(ds, run, method, settings, state.importance_stage(method), label, label)
 
 
 def method_selector() -> str:
@@ -450,7 +446,7 @@ if shown is not None:
     st.caption(
         f"{tl.METHOD_LABELS[shown.method]}: "
         f"{shown.params.get('n_individuals', '?')} "
-        f"{'test ' if shown.params.get('individuals', 'test') == 'test' else ''}individuals, "
+        f"{'test ' if shown.individuals == 'test' else ''}individuals, "
         f"{shown.params.get('n_columns', '?'):,} allele columns, "
         f"{shown.params.get('seconds', 0):.1f} s on {shown.params.get('device', '?')}."
     )

@@ -278,12 +278,8 @@ def recommend_input(ds, run, imp) -> None:
             "measured against the model's own prediction (VIDA's recommended input)."
         )
         return
-    who = "test" if imp.params.get("individuals", "test") == "test" else "all"
-    against = (
-        "observed phenotypes"
-        if imp.params.get("target", "observed") == "observed"
-        else ("the model's prediction")
-    )
+    who = "test" if imp.individuals == "test" else "all"
+    against = "observed phenotypes" if imp.target == "observed" else "the model's prediction"
     with st.container(border=True):
         st.markdown(
             f"This importance is of the {imp.params.get('n_individuals', '?')} {who} "
@@ -328,7 +324,7 @@ if cand is not None and imp.method != "ablation":
 if cand is not None:  # results on each importance input are kept apart
     key = {
         **key,
-        "input": f"{imp.params.get('individuals', 'test')}/{imp.params.get('target', 'observed')}",
+        "input": f"{imp.individuals}/{imp.target}",
     }
 params = parameter_form(imp)
 job = state.job("vida")

@@ -116,7 +116,7 @@ def _report(res, ds: Dataset) -> list[str]:
     loci = res.loci
     lines = [
         f"{res.method} of {res.params['n_individuals']} "
-        f"{'test ' if res.params.get('individuals', 'test') == 'test' else ''}individuals x "
+        f"{'test ' if res.individuals == 'test' else ''}individuals x "
         f"{res.params['n_columns']:,} columns: {res.params['seconds']:.1f} s "
         f"({res.params['device']})"
     ]
@@ -172,13 +172,14 @@ def _reference(run_dir: Path, trained, ds: Dataset, args, res) -> tuple:
         saved is not None
         and saved.method == "ablation"
         and saved.params.get("samples") == res.params["samples"]
-        and saved.params.get("target", "observed") == res.params.get("target", "observed")
+        and saved.target == res.target
         and saved.matrix.shape == res.matrix.shape
     ):
         return saved, f"saved in {where}"
     ref = compute_importance(
         trained, ds, tier=args.tier, individuals=args.individuals, target=args.target,
-        n_bootstrap=0, rng=args.seed, device=args.device, on_progress=None if args.quiet else _Progress(),
+        n_bootstrap=0, rng=args.seed, device=args.device,
+        on_progress=None if args.quiet else _Progress(),
     )  # fmt: skip
     return ref, f"computed now ({ref.params['seconds']:.1f} s)"
 
@@ -202,8 +203,7 @@ def run(args: argparse.Namespace) -> int:
         res = compute_importance(
             trained, ds, tier=args.tier, per_trait=args.per_trait,
             individuals=args.individuals, target=args.target, n_bootstrap=args.bootstrap,
-            rng=args.seed,
-            device=args.device, on_progress=progress,
+            rng=args.seed, device=args.device, on_progress=progress,
         )  # fmt: skip
     else:
         res = compute_attributions(

@@ -33,6 +33,8 @@ Individuals = Literal["test", "all"]
 INDIVIDUALS: tuple[str, ...] = ("test", "all")
 Target = Literal["observed", "prediction"]
 TARGETS: tuple[str, ...] = ("observed", "prediction")
+DEFAULT_INPUT: dict[str, str] = {"individuals": "test", "target": "observed"}
+"""What an importance result was computed on when its parameters do not say (older results)."""
 
 if TYPE_CHECKING:
     from ..run import Run
@@ -216,6 +218,16 @@ class ImportanceResult:
     @property
     def tier(self) -> str:
         return str(self.params.get("tier", "genotype"))
+
+    @property
+    def individuals(self) -> str:
+        """Whose importance: ``test`` (the run's test individuals) or ``all``."""
+        return str(self.params.get("individuals", DEFAULT_INPUT["individuals"]))
+
+    @property
+    def target(self) -> str:
+        """What the loss compared with: ``observed`` phenotypes or the model's ``prediction``."""
+        return str(self.params.get("target", DEFAULT_INPUT["target"]))
 
     @property
     def method(self) -> str:

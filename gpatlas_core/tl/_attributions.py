@@ -391,9 +391,8 @@ def compute_attributions(
     if method == "ablation":
         res = compute_importance(
             run, dataset, tier=tier, individuals=individuals, target=target,
-            n_bootstrap=n_bootstrap,
-            level=level, rng=seed, device=device, on_progress=on_progress,
-            should_stop=should_stop,
+            n_bootstrap=n_bootstrap, level=level, rng=seed, device=device,
+            on_progress=on_progress, should_stop=should_stop,
         )  # fmt: skip
     else:
         cfg = (config or AttributionConfig()).check()

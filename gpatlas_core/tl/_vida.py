@@ -363,8 +363,9 @@ VIDA_INPUT_METHOD = "adaptive"
 
 def is_vida_input(params: dict) -> bool:
     """Whether importance ``params`` are :data:`VIDA_INPUT`'s (older results: test / observed)."""
-    defaults = {"individuals": "test", "target": "observed"}
-    return all(params.get(k, defaults[k]) == v for k, v in VIDA_INPUT.items())
+    from ._ablation import DEFAULT_INPUT
+
+    return all(params.get(k, DEFAULT_INPUT[k]) == v for k, v in VIDA_INPUT.items())
 
 
 def vida(

@@ -39,21 +39,18 @@ def warm_start_genotype(run: Run, ds: Dataset) -> LassoCVResult:
     from ..tl._baselines import dummy_columns, fit_lasso, fit_lasso_multitrait
 
     cfg = run.config.train
-    fit = fit_lasso(ds, run.train_rows(ds))
+    rows = run.train_rows(ds)
+    fit = fit_lasso(ds, rows)
     warm = fit
     if cfg.lasso_multitrait > 0:
         warm = fit_lasso_multitrait(
-            ds,
-            run.train_rows(ds),
-            fit,
-            gamma=cfg.lasso_multitrait,
-            window=cfg.lasso_multitrait_window,
+            ds, rows, fit, gamma=cfg.lasso_multitrait, window=cfg.lasso_multitrait_window
         )
     pair_fit = None
     if cfg.interaction_loci:
         from ..tl._pairs import fit_pairs
 
-        pair_fit = fit_pairs(ds, run.train_rows(ds), warm, top_loci=cfg.interaction_loci)
+        pair_fit = fit_pairs(ds, rows, warm, top_loci=cfg.interaction_loci)
     ok = np.isfinite(warm.intercept)
     coef = np.where(ok[None, :], np.nan_to_num(warm.coef), 0.0)
     icpt = np.where(ok, np.nan_to_num(warm.intercept), 0.0)
