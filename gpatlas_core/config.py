@@ -97,6 +97,11 @@ class TrainConfig:
     per trait on its own. The LASSO baseline stays the plain per-trait LASSO."""
     lasso_multitrait_window: int = 5
     """Markers on each side (genome order) counted with a marker by ``lasso_multitrait``."""
+    lasso_multitrait_weight: float = 1.0
+    """With ``lasso_multitrait``: the warm start's LASSO is ``weight`` times the multi-trait
+    refit plus ``1 - weight`` times the plain per-trait fit (coefficients, intercepts and
+    out-of-fold predictions alike; both use the same CV folds). 1 = the refit alone; 0.5 keeps
+    every marker the trait's own LASSO chose next to those the refit adds."""
     genotype_lr: float | None = None
     """Tier-2 learning rate (None = ``lr``)."""
     variational: bool = False

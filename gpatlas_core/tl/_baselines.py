@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -322,6 +323,29 @@ def fit_lasso_multitrait(
     if fit.fold_coef is not None:
         fit.fold_coef = fit.fold_coef * s[:, None]
     return fit
+
+
+def blend_lasso_fits(a: LassoCVResult, b: LassoCVResult, weight: float) -> LassoCVResult:
+    """``weight`` times fit ``b`` plus ``1 - weight`` times fit ``a`` (same rows and CV folds):
+    coefficients, intercepts, fold committees and out-of-fold predictions; the penalty and CV
+    curves are ``a``'s (the blend has no single penalty)."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"the blend weight must be in [0, 1], got {weight}")
+    for fa, fb in zip(a.folds, b.folds, strict=True):
+        if not np.array_equal(fa, fb):
+            raise ValueError("the two LASSO fits were not cross-validated on the same folds")
+
+    def mix(u, v):
+        return None if u is None or v is None else (1.0 - weight) * u + weight * v
+
+    return dataclasses.replace(
+        a,
+        coef=mix(a.coef, b.coef),
+        intercept=mix(a.intercept, b.intercept),
+        oof=mix(a.oof, b.oof),
+        fold_coef=mix(a.fold_coef, b.fold_coef),
+        fold_intercept=mix(a.fold_intercept, b.fold_intercept),
+    )
 
 
 def lasso_baseline(

@@ -36,7 +36,7 @@ def warm_start_genotype(run: Run, ds: Dataset) -> LassoCVResult:
     (:func:`gpatlas_core.tl._pairs.fit_pairs`) and GQ's first layer becomes a
     :class:`~gpatlas_core.module.PairLinear` whose pair weights are ``W1`` times their
     coefficients."""
-    from ..tl._baselines import dummy_columns, fit_lasso, fit_lasso_multitrait
+    from ..tl._baselines import blend_lasso_fits, dummy_columns, fit_lasso, fit_lasso_multitrait
 
     cfg = run.config.train
     rows = run.train_rows(ds)
@@ -46,6 +46,8 @@ def warm_start_genotype(run: Run, ds: Dataset) -> LassoCVResult:
         warm = fit_lasso_multitrait(
             ds, rows, fit, gamma=cfg.lasso_multitrait, window=cfg.lasso_multitrait_window
         )
+        if cfg.lasso_multitrait_weight < 1.0:
+            warm = blend_lasso_fits(fit, warm, cfg.lasso_multitrait_weight)
     pair_fit = None
     if cfg.interaction_loci:
         from ..tl._pairs import fit_pairs
@@ -93,6 +95,7 @@ def warm_start_genotype(run: Run, ds: Dataset) -> LassoCVResult:
     run.info["warm_start"] = {"lasso_selected_markers": len(selected)}
     if warm is not fit:
         run.info["warm_start"]["multitrait_gamma"] = cfg.lasso_multitrait
+        run.info["warm_start"]["multitrait_weight"] = cfg.lasso_multitrait_weight
     if pair_fit is not None:
         run.info["warm_start"]["interaction_pairs"] = pair_fit.n_pairs
     return fit

@@ -257,13 +257,50 @@ def test_multitrait_fit_is_the_lasso_on_the_scaled_design(sparse_sim, one_thread
     assert not np.allclose(multi.coef, first.coef)
 
 
-def test_multitrait_warm_start_keeps_the_plain_lasso_baseline(sparse_sim, one_thread) -> None:
-    """The warm start is P(Q(multi-trait LASSO)); the run's LASSO baseline stays the plain
-    per-trait LASSO."""
+def test_blend_of_two_lasso_fits(sparse_sim, one_thread) -> None:
+    """The blend predicts the weighted mean of the two fits (refit, committee and out-of-fold
+    predictions alike), keeps the union of their supports, and refuses fits on other folds."""
+    from gpatlas_core.tl._baselines import blend_lasso_fits, dummy_design, fit_lasso_multitrait
+
+    ds = sparse_sim
+    rows = np.arange(ds.n_samples)[: int(0.8 * ds.n_samples)]
+    first = fit_lasso(ds, rows, n_jobs=1)
+    multi = fit_lasso_multitrait(ds, rows, first, gamma=1.0, window=3, n_jobs=1)
+    mid = blend_lasso_fits(first, multi, 0.25)
+    x = dummy_design(ds, np.arange(ds.n_samples))
+    np.testing.assert_allclose(
+        mid.predict(x), 0.75 * first.predict(x) + 0.25 * multi.predict(x), atol=1e-9
+    )
+    np.testing.assert_allclose(mid.oof, 0.75 * first.oof + 0.25 * multi.oof, atol=1e-12)
+    committee = x @ mid.fold_coef + mid.fold_intercept
+    expected = 0.75 * (x @ first.fold_coef + first.fold_intercept)
+    expected += 0.25 * (x @ multi.fold_coef + multi.fold_intercept)
+    np.testing.assert_allclose(committee, expected, atol=1e-9)
+    union = (first.coef != 0) | (multi.coef != 0)
+    np.testing.assert_array_equal(mid.coef != 0, union)
+    np.testing.assert_allclose(blend_lasso_fits(first, multi, 1.0).coef, multi.coef)
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        blend_lasso_fits(first, multi, 1.5)
+    other = fit_lasso(ds, rows, seed=1, n_jobs=1)
+    with pytest.raises(ValueError, match="same folds"):
+        blend_lasso_fits(first, other, 0.5)
+
+
+@pytest.mark.parametrize("weight", [1.0, 0.5])
+def test_multitrait_warm_start_keeps_the_plain_lasso_baseline(
+    sparse_sim, one_thread, weight
+) -> None:
+    """The warm start is P(Q(multi-trait LASSO)) (with ``lasso_multitrait_weight`` < 1, of its
+    blend with the plain fit); the run's LASSO baseline stays the plain per-trait LASSO."""
     from gpatlas_core.tl._baselines import dummy_design, fit_lasso_multitrait
 
-    run = train(sparse_sim, _studio(epochs_genotype=0, interaction_loci=0, lasso_multitrait=1.0))
+    cfg = _studio(
+        epochs_genotype=0, interaction_loci=0, lasso_multitrait=1.0,
+        lasso_multitrait_weight=weight,
+    )  # fmt: skip
+    run = train(sparse_sim, cfg)
     assert run.info["warm_start"]["multitrait_gamma"] == 1.0
+    assert run.info["warm_start"]["multitrait_weight"] == weight
     rows = run.train_rows(sparse_sim)
     first = fit_lasso(sparse_sim, rows)
     multi = fit_lasso_multitrait(sparse_sim, rows, first, gamma=1.0, window=5)
@@ -276,7 +313,8 @@ def test_multitrait_warm_start_keeps_the_plain_lasso_baseline(sparse_sim, one_th
 
     np.testing.assert_allclose(table("lasso"), first.predict(x), rtol=1e-5, atol=1e-5)
     with torch.no_grad():
-        q = run.q(torch.from_numpy(run.scale(multi.predict(x)).astype(np.float32)))
+        warm = weight * multi.predict(x) + (1 - weight) * first.predict(x)
+        q = run.q(torch.from_numpy(run.scale(warm).astype(np.float32)))
         expected = run.unscale(run.p(q).numpy())
     np.testing.assert_allclose(table("genotype_to_phenotype"), expected, rtol=1e-4, atol=1e-4)
     from gpatlas_core.tl import warm_start_note
