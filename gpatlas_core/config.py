@@ -154,13 +154,16 @@ _STUDIO_TRAIN = TrainConfig(
     recalibrate_bn=True,
     genotype_init="lasso",
     interaction_loci=40,
+    lasso_multitrait=0.5,
+    lasso_multitrait_weight=0.5,
     genotype_lr=3e-5,
     validation_fraction=0.1,
     early_stopping_patience=3,
     phenotype_patience=0,
 )
 """The ``studio`` settings: the paper's two tiers (frozen decoder), tier 2 warm-started from a
-per-trait LASSO and fine-tuned (bench/RESULTS.md, "Accuracy")."""
+per-trait LASSO blended with its multi-trait refit and fine-tuned (bench/RESULTS.md,
+"Accuracy")."""
 
 
 def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
@@ -171,12 +174,13 @@ def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
     - ``studio`` (the default in the app and the CLI): the same two tiers with a frozen decoder.
       Tier 1: latent 64, e/d hidden 128, standardised traits, phenotype noise 0.1, BatchNorm
       statistics re-estimated over the training set, 100 epochs. Tier 2: GQ (hidden 128)
-      warm-started from per-trait LASSO through Q (``genotype_init="lasso"``) with pairwise
-      interaction terms among each trait's 40 strongest LASSO loci (``interaction_loci``),
-      then up to 10 epochs of fine-tuning at learning rate 3e-5 on the LASSO-selected markers,
-      the best epoch chosen on a validation tenth of the non-test individuals (patience 3).
-      ``lasso_multitrait=0.5`` (multi-trait penalty factors) is measured but not the default:
-      it raises yeast accuracy a little and lowers the known-QTL share (bench/RESULTS.md).
+      warm-started through Q (``genotype_init="lasso"``) from the mean of a per-trait LASSO
+      and its multi-trait-penalised refit (``lasso_multitrait=0.5``,
+      ``lasso_multitrait_weight=0.5``) with pairwise interaction terms among each trait's 40
+      strongest LASSO loci (``interaction_loci``), then up to 10 epochs of fine-tuning at
+      learning rate 3e-5 on the LASSO-selected markers, the best epoch chosen on a validation
+      tenth of the non-test individuals (patience 3). The refit alone (weight 1) is a little
+      more accurate on yeast in CV but finds fewer known QTL (bench/RESULTS.md).
     - ``quick``: ``studio`` with 40 tier-1 epochs and up to 3 tier-2 epochs, for the demo.
     """
     if name == "paper-simulated":
@@ -199,7 +203,8 @@ def preset(name: PresetName, **train_overrides) -> GPAtlasConfig:
 
 
 PRESET_DESCRIPTIONS: dict[str, str] = {
-    "studio": "Studio (default): tier 2 from per-trait LASSO + pairwise interactions, fine-tuned",
+    "studio": "Studio (default): tier 2 from sparse multi-trait LASSO + pairwise interactions, "
+    "fine-tuned",
     "quick": "Quick: studio with fewer epochs (for a first look)",
     "paper-simulated": "Paper, simulated data: small network, 250 + 250 epochs",
     "paper-yeast": "Paper, real data: yeast architecture, 250 + 250 epochs (long: hours on CPU)",

@@ -221,6 +221,11 @@ def start_training(ds, cfg, *, resume=None, groups=None) -> bool:
             warm = cfg.train.genotype_init == "lasso"
             if info.tier == "phenotype" and info.epoch == info.n_epochs and warm:
                 msg = "Fitting the per-trait LASSO (5-fold CV) that starts tier 2"
+                if cfg.train.lasso_multitrait > 0:
+                    msg = (
+                        "Fitting the per-trait and the multi-trait LASSO (5-fold CV) that start "
+                        "tier 2"
+                    )
             if info.tier == "genotype" and info.epoch == info.n_epochs:
                 msg = "Evaluating on the test individuals and fitting the ridge and LASSO baselines"
             # the bar shows the current tier: epochs of the two tiers cost very differently

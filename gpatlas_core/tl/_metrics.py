@@ -199,7 +199,11 @@ def warm_start_note(info: dict) -> str | None:
     ws = info.get("warm_start")
     if not ws:
         return None
-    kind = "multi-trait-penalised LASSO" if "multitrait_gamma" in ws else "per-trait LASSO"
+    kind = "per-trait LASSO"
+    if "multitrait_gamma" in ws:
+        kind = "multi-trait-penalised LASSO"
+        if ws.get("multitrait_weight", 1.0) < 1.0:
+            kind = "the mean of per-trait LASSO and its multi-trait-penalised refit"
     text = (
         f"Tier 2 started from {kind} ({ws.get('lasso_selected_markers', 0):,} markers "
         "selected by some trait)"

@@ -25,7 +25,8 @@ RECALIBRATE_CHUNK = 1024
 def warm_start_genotype(run: Run, ds: Dataset) -> LassoCVResult:
     """GQ := Q applied to per-trait LASSO predictions (see ``TrainConfig.genotype_init``);
     returns the plain per-trait LASSO fit (reused as the run's LASSO baseline; with
-    ``lasso_multitrait`` the warm start uses a second, multi-trait-penalised fit instead).
+    ``lasso_multitrait`` the warm start uses a second, multi-trait-penalised fit instead, or
+    its blend with the plain fit by ``lasso_multitrait_weight``).
 
     On the model scale the LASSO predicts ``x_d B + b`` (``x_d``: dummy-coded genotypes); Q's
     first layer ``W1 t + b1`` composed with it is one Linear layer on the one-hot columns,
