@@ -190,6 +190,8 @@ def main() -> None:
         print(f"| {name} | seed {seed} | {gp:.3f} | {pp:.3f} | {secs:.0f} |", flush=True)
     for name in ("reference", ours):
         part = [r for r in rows if r["model"] == name]
+        if not part:  # e.g. --ref-runs 0
+            continue
         for key in ("gp", "pp"):
             v = np.array([r[key] for r in part])
             sd = v.std(ddof=1) if len(v) > 1 else 0.0
